@@ -1,0 +1,51 @@
+//! The subcommands other than `serve`: `migrate`, `admin create` and
+//! `api-key create`. Each prints one clear line on failure.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::domain::{EmailAddress, NewPassword, Role};
+use crate::services::{accounts, api_keys};
+use crate::startup::open_database;
+
+/// `goodword migrate`.
+pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    open_database(settings)?;
+    eprintln!("database is up to date ({})", settings.database.backend_name());
+    Ok(())
+}
+
+/// `goodword admin create --email E`, password on stdin.
+pub async fn admin_create(settings: Settings, email: &str, stdin: impl BufRead) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).map_err(|e| anyhow!("--email: {e}"))?;
+    let password = read_line(stdin).context("reading the password from stdin")?;
+    let password = NewPassword::parse(&password).map_err(|e| anyhow!("password: {e}"))?;
+    let db = actix_web::web::block(move || open_database(&settings)).await??;
+    let now = SystemClock.now_utc();
+    let user = accounts::create_user(&db, "cli".into(), email, password, Role::Owner, now)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    eprintln!("owner {} created", user.email);
+    Ok(())
+}
+
+/// `goodword api-key create --name N`: prints the key, and nothing else, on stdout.
+pub async fn api_key_create(settings: Settings, name: &str) -> anyhow::Result<String> {
+    let name = api_keys::parse_name(name).map_err(|e| anyhow!("--{e}"))?;
+    let db = actix_web::web::block(move || open_database(&settings)).await??;
+    let now = Arc::new(SystemClock).now_utc();
+    let (secret, _) = api_keys::create(&db, "cli".into(), None, name, now)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(secret)
+}
+
+fn read_line(mut input: impl BufRead) -> std::io::Result<String> {
+    let mut line = String::new();
+    input.read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}

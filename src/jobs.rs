@@ -1,0 +1,33 @@
+//! Background work inside the server process.
+
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::services::accounts::{SESSION_ABSOLUTE, SESSION_IDLE};
+use crate::storage::sessions;
+use crate::web::state::AppState;
+
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes expired admin sessions and forgets idle rate-limit state, every
+/// ten minutes. Safe on several servers: the delete is idempotent.
+pub fn spawn_housekeeping(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(HOUSEKEEPING_EVERY);
+        loop {
+            tick.tick().await;
+            let now = state.clock.now_utc();
+            let removed = state
+                .db
+                .run(move |conn| sessions::delete_expired(conn, now - SESSION_IDLE, now - SESSION_ABSOLUTE))
+                .await;
+            match removed {
+                Ok(n) if n > 0 => tracing::debug!(removed = n, "expired admin sessions deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
+            }
+            state.limits.login.prune();
+        }
+    })
+}

@@ -1,0 +1,67 @@
+//! Use cases, one file per capability. Services take parsed domain values,
+//! run their reads and writes through [`crate::storage::Db`] and answer with
+//! view-ready values or a [`ServiceError`].
+
+pub mod accounts;
+pub mod api_keys;
+pub mod audit;
+pub mod instance;
+
+use crate::storage::StorageError;
+
+/// A field and what is wrong with it, shown beside the field on a form and
+/// named in an API's 422 answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl ToString) -> Self {
+        Self {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The error policy of the service layer: callers show `Invalid`,
+/// `NotFound`, `Conflict` and `Forbidden` to users; `Storage` is logged with
+/// its cause and shown as a generic failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{}", summarize(.0))]
+    Invalid(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+fn summarize(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ServiceError {
+    pub fn invalid(field: &str, message: impl ToString) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Runs CPU-heavy work (argon2) off the async workers.
+pub(crate) async fn cpu<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    actix_web::web::block(f)
+        .await
+        .map_err(|_| ServiceError::Storage(StorageError::Canceled))
+}

@@ -1,0 +1,123 @@
+//! Builds the application: pool, migrations, secret key, app state and the
+//! HTTP server. `main` and the tests use the same [`Application::build`].
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::jobs;
+use crate::metrics::Metrics;
+use crate::services::instance;
+use crate::storage::{Db, migrations};
+use crate::web::handlers::admin::require_setup;
+use crate::web::middleware::{catch_panic, error_bodies, observe, security_headers};
+use crate::web::routes;
+use crate::web::state::{AppState, Keys};
+
+/// Connections in the pool. SQLite serialises writers anyway; PostgreSQL
+/// is shared by several servers, so each keeps a modest pool.
+const POOL_SIZE: u32 = 16;
+
+/// Opens the database, runs pending migrations and returns the pool.
+pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database, settings.sqlite_synchronous, POOL_SIZE)
+        .with_context(|| format!("cannot open the database {:?}", settings.database))?;
+    let mut conn = db.get()?;
+    let applied = migrations::run_pending(&mut conn).context("cannot run database migrations")?;
+    if applied > 0 {
+        tracing::info!(applied, backend = db.backend(), "database migrations applied");
+    }
+    Ok(db)
+}
+
+/// A server bound to its port, ready to run.
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Everything `serve` does before it accepts connections.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = {
+            let settings = settings.clone();
+            web::block(move || open_database(&settings)).await??
+        };
+        let secret = {
+            let db = db.clone();
+            let configured = settings.secret_key.clone();
+            let now = clock.now_utc();
+            web::block(move || {
+                let mut conn = db.get()?;
+                Ok::<_, anyhow::Error>(instance::secret_key(&mut conn, configured.as_deref(), now)?)
+            })
+            .await??
+        };
+        let listener =
+            TcpListener::bind(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let https = settings.https();
+        let state = web::Data::new(AppState::new(
+            settings,
+            db,
+            clock,
+            Keys::from_secret(&secret),
+            Arc::new(Metrics::new()),
+        ));
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            // Outermost last: metrics see the final status; headers reach
+            // every response, error pages and panics included.
+            App::new()
+                .app_data(app_state.clone())
+                .configure(routes)
+                .wrap(from_fn(require_setup))
+                .wrap(from_fn(catch_panic))
+                .wrap(from_fn(error_bodies))
+                .wrap(security_headers(https))
+                .wrap(from_fn(observe))
+        })
+        .workers(worker_count())
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        Ok(Self { server, port, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// A handle that stops the server gracefully, as SIGTERM does.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/SIGINT (or a stop through the handle), then
+    /// finishes background work.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let housekeeping = jobs::spawn_housekeeping(self.state.clone());
+        let result = self.server.await;
+        housekeeping.abort();
+        tracing::info!("server stopped");
+        result
+    }
+}
+
+fn worker_count() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 16)
+}

@@ -1,0 +1,123 @@
+//! Storage: the only module that speaks diesel. It owns the pool, the
+//! schema, the migrations and one file per group of tables; it hands the
+//! rest of the app plain rows and domain types.
+//!
+//! Diesel blocks, so async code reaches it only through [`Db::run`] and
+//! [`Db::write`], which run the closure on actix's blocking thread pool.
+
+pub mod admin_users;
+pub mod api_keys;
+pub mod audit;
+mod connection;
+pub mod instance;
+pub mod migrations;
+pub mod schema;
+pub mod sessions;
+
+use std::time::Duration;
+
+use diesel::r2d2::{Pool, PooledConnection};
+
+pub use connection::{ConnectionManager, DbConnection, write_transaction};
+
+use crate::config::{DatabaseUrl, SqliteSynchronous};
+
+/// What can go wrong below the services.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database connection: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("database pool: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("database query: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migrations: {0}")]
+    Migration(String),
+    #[error("the blocking thread pool is gone")]
+    Canceled,
+}
+
+impl StorageError {
+    /// Whether the error is a unique-constraint violation (someone else
+    /// inserted the same key first).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// The connection pool, cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionManager>,
+    backend: &'static str,
+}
+
+impl Db {
+    /// Opens one connection first so a wrong URL or a stopped server fails
+    /// at once with its real error, then builds the pool.
+    pub fn connect(target: &DatabaseUrl, synchronous: SqliteSynchronous, max_size: u32) -> StorageResult<Self> {
+        let manager = ConnectionManager::new(target.clone(), synchronous);
+        drop(manager.open()?);
+        let pool = Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(manager)?;
+        Ok(Self {
+            pool,
+            backend: target.backend_name(),
+        })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// A pooled connection, for blocking code (CLI, background writers).
+    pub fn get(&self) -> StorageResult<PooledConnection<ConnectionManager>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Pool occupancy: (connections open, connections idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    pub fn max_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
+    /// Runs `f` with a connection on the blocking pool.
+    pub async fn run<T, F>(&self, f: F) -> StorageResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> StorageResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|_| StorageError::Canceled)?
+    }
+
+    /// Runs `f` in a write transaction on the blocking pool; the result is
+    /// committed when this returns `Ok`.
+    pub async fn write<T, F>(&self, f: F) -> StorageResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> StorageResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| write_transaction(conn, f)).await
+    }
+}

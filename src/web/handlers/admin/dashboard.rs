@@ -1,0 +1,64 @@
+//! `/admin`: the dashboard.
+
+use actix_web::{HttpResponse, get, web};
+use askama::Template;
+
+use crate::domain::Permission;
+use crate::services::{accounts, api_keys, audit};
+use crate::web::auth::CurrentAdmin;
+use crate::web::error::AppResult;
+use crate::web::format::datetime;
+use crate::web::page::{Layout, PageCtx, Section};
+use crate::web::state::AppState;
+
+use super::audit::AuditView;
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    admin_users: usize,
+    active_api_keys: usize,
+    backend: &'static str,
+    base_url: String,
+    version: &'static str,
+    email: String,
+    role: &'static str,
+    can_manage_users: bool,
+    can_manage_keys: bool,
+    recent: Vec<AuditView>,
+}
+
+#[get("/admin")]
+pub async fn show(state: web::Data<AppState>, ctx: PageCtx, admin: CurrentAdmin) -> AppResult<HttpResponse> {
+    admin.require(Permission::View)?;
+    let users = accounts::list_users(&state.db).await?;
+    let keys = api_keys::list(&state.db).await?;
+    let recent = audit::recent(&state.db, 8).await?;
+    let page = DashboardPage {
+        layout: ctx.layout(Some(&admin.user), Section::Dashboard),
+        admin_users: users.len(),
+        active_api_keys: keys.iter().filter(|k| k.revoked_at.is_none()).count(),
+        backend: match state.db.backend() {
+            "postgres" => "PostgreSQL",
+            _ => "SQLite",
+        },
+        base_url: state.settings.base_url.clone(),
+        version: env!("CARGO_PKG_VERSION"),
+        email: admin.user.email.clone(),
+        role: admin.user.role.as_str(),
+        can_manage_users: admin.user.role.can(Permission::ManageUsers),
+        can_manage_keys: admin.user.role.can(Permission::ManageApiKeys),
+        recent: recent
+            .into_iter()
+            .map(|r| AuditView {
+                at: datetime(&r.at),
+                actor: r.actor,
+                action: r.action,
+                subject: r.subject,
+                detail: r.detail,
+            })
+            .collect(),
+    };
+    ctx.render(&page)
+}

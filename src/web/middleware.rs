@@ -1,0 +1,157 @@
+//! Middleware that every response passes through: metrics and request
+//! logs, security headers, a body for bare error statuses, and a panic
+//! guard that turns a panicking handler into a 500 page.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{Error, HttpResponse, web};
+use futures_util::FutureExt;
+
+use super::error::{ApiError, html_error_page};
+use super::state::AppState;
+
+pub const CSP: &str =
+    "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// Headers every response carries, errors included.
+const SECURITY_HEADERS: [(&str, &str); 6] = [
+    ("content-security-policy", CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+];
+const HSTS: &str = "max-age=31536000";
+
+/// The middleware that adds [`SECURITY_HEADERS`] (and HSTS on https).
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = SECURITY_HEADERS
+        .iter()
+        .fold(DefaultHeaders::new(), |h, (name, value)| h.add((*name, *value)));
+    if https {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS))
+    } else {
+        headers
+    }
+}
+
+/// Adds the security headers to a response built outside the middleware
+/// chain (the panic page travels as an error, past `DefaultHeaders`).
+fn add_security_headers(resp: &mut HttpResponse, https: bool) {
+    for (name, value) in SECURITY_HEADERS {
+        resp.headers_mut()
+            .insert(HeaderName::from_static(name), header::HeaderValue::from_static(value));
+    }
+    if https {
+        resp.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            header::HeaderValue::from_static(HSTS),
+        );
+    }
+}
+
+/// The matched route pattern (`/r/{code}`), never the raw path, so that
+/// metric labels stay few; requests that matched no route share one label.
+fn route_label(res: &ServiceResponse<impl MessageBody>) -> String {
+    res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string())
+}
+
+/// Counts and times every request, and logs it.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let metrics = req.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+    let res = match next.call(req).await {
+        Ok(res) => res,
+        Err(e) => {
+            // Only the panic guard answers with an error; count it too.
+            let status = e.as_response_error().status_code().as_u16();
+            if let Some(m) = metrics {
+                m.observe(method.as_str(), "unknown", status, start.elapsed());
+            }
+            return Err(e);
+        }
+    };
+    let elapsed = start.elapsed();
+    let status = res.status().as_u16();
+    let route = route_label(&res);
+    if let Some(m) = metrics {
+        m.observe(method.as_str(), &route, status, elapsed);
+    }
+    // The hot path is logged at debug level only; everything else at info.
+    if route == "/r/{code}" {
+        tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
+    } else {
+        tracing::info!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
+    }
+    Ok(res)
+}
+
+/// Gives bare error statuses (a 405 from the router, a 413 from a body
+/// limit, a 500 from the panic guard) an HTML page or, under `/api`, the
+/// JSON error shape. Responses that already have a body type are left alone.
+pub async fn error_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let res = next.call(req).await?;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) || res.headers().contains_key(header::CONTENT_TYPE) {
+        return Ok(res.map_into_boxed_body());
+    }
+    let is_api = res.request().path().starts_with("/api/");
+    let (req, old) = res.into_parts();
+    let mut fresh: HttpResponse = if is_api {
+        actix_web::ResponseError::error_response(&ApiError::for_status(status))
+    } else {
+        html_error_page(status, "")
+    };
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_LENGTH && !fresh.headers().contains_key(name) {
+            fresh.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(ServiceResponse::new(req, fresh))
+}
+
+/// Turns a panic in a handler into a logged 500 page instead of a dropped
+/// connection. The request cannot be kept for the response (routing needs
+/// sole ownership of it), so the page travels as an error carrying a
+/// complete response, security headers included.
+pub async fn catch_panic(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let path = req.path().to_string();
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.https());
+    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(res) => res.map(ServiceResponse::map_into_boxed_body),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic".into());
+            tracing::error!(path, panic = %what, "handler panicked");
+            let status = actix_web::http::StatusCode::INTERNAL_SERVER_ERROR;
+            let mut resp = if path.starts_with("/api/") {
+                actix_web::ResponseError::error_response(&ApiError::for_status(status))
+            } else {
+                html_error_page(status, "The error was logged. Please try again in a moment.")
+            };
+            add_security_headers(&mut resp, https);
+            Err(actix_web::error::InternalError::from_response("handler panicked", resp).into())
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Application state shared by every handler: settings, the database,
+//! the clock, signing keys, rate limiters and metrics.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::crypto::SigningKey;
+use crate::metrics::Metrics;
+use crate::storage::Db;
+
+use super::rate_limit::RateLimits;
+
+/// Keys derived from the secret key, one per purpose.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    pub csrf: SigningKey,
+    pub flash: SigningKey,
+}
+
+impl Keys {
+    pub fn from_secret(secret: &str) -> Self {
+        let root = SigningKey::new(secret.as_bytes());
+        Self {
+            csrf: root.derive("csrf"),
+            flash: root.derive("flash"),
+        }
+    }
+}
+
+/// Everything a request may need, behind one `web::Data`.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub keys: Keys,
+    pub limits: RateLimits,
+    pub metrics: Arc<Metrics>,
+    /// Set once the first owner exists; never unset, because the last owner
+    /// cannot be removed. Saves a query on every admin request.
+    setup_done: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, db: Db, clock: Arc<dyn Clock>, keys: Keys, metrics: Arc<Metrics>) -> Self {
+        Self {
+            settings,
+            db,
+            clock,
+            keys,
+            limits: RateLimits::new(),
+            metrics,
+            setup_done: AtomicBool::new(false),
+        }
+    }
+
+    pub fn setup_known_done(&self) -> bool {
+        self.setup_done.load(Ordering::Relaxed)
+    }
+
+    pub fn mark_setup_done(&self) {
+        self.setup_done.store(true, Ordering::Relaxed);
+    }
+
+    /// The public URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.settings.base_url, path)
+    }
+}
