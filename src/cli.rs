@@ -38,9 +38,7 @@ pub async fn api_key_create(settings: Settings, name: &str) -> anyhow::Result<St
     let name = api_keys::parse_name(name).map_err(|e| anyhow!("--{e}"))?;
     let db = actix_web::web::block(move || open_database(&settings)).await??;
     let now = Arc::new(SystemClock).now_utc();
-    let (secret, _) = api_keys::create(&db, "cli".into(), None, name, now)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let (secret, _) = api_keys::create(&db, "cli".into(), None, name, now).await.map_err(|e| anyhow!("{e}"))?;
     Ok(secret)
 }
 

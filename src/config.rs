@@ -64,7 +64,7 @@ pub enum ApiKeyCommand {
 #[derive(Debug, Clone, Args)]
 pub struct SettingsArgs {
     /// `sqlite://PATH` (embedded, the default) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://goodword.db", global = true)]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://goodword.db", hide_env_values = true, global = true)]
     pub database_url: String,
     /// Listen address.
     #[arg(long, env = "GOODWORD_BIND", default_value = "127.0.0.1:8080", global = true)]
@@ -79,12 +79,7 @@ pub struct SettingsArgs {
     #[arg(long, env = "GOODWORD_SMTP_URL", hide_env_values = true, global = true)]
     pub smtp_url: Option<String>,
     /// Sender address of every email.
-    #[arg(
-        long,
-        env = "GOODWORD_MAIL_FROM",
-        default_value = "goodword@localhost",
-        global = true
-    )]
+    #[arg(long, env = "GOODWORD_MAIL_FROM", default_value = "goodword@localhost", global = true)]
     pub mail_from: String,
     /// SQLite durability: `full` or `normal` (SQLite only).
     #[arg(long, env = "GOODWORD_SQLITE_SYNCHRONOUS", default_value = "full", global = true)]
@@ -206,15 +201,15 @@ impl Settings {
             Some(raw) => parse_origin(&raw)?,
             None => format!("http://{}", args.bind),
         };
-        if let Some(smtp) = &args.smtp_url {
-            if !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
-                return Err(ConfigError::SmtpUrl);
-            }
+        if let Some(smtp) = &args.smtp_url
+            && !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://"))
+        {
+            return Err(ConfigError::SmtpUrl);
         }
-        if let Some(key) = &args.secret_key {
-            if key.len() < 32 {
-                return Err(ConfigError::SecretKey);
-            }
+        if let Some(key) = &args.secret_key
+            && key.len() < 32
+        {
+            return Err(ConfigError::SecretKey);
         }
         Ok(Self {
             database,
@@ -230,12 +225,12 @@ impl Settings {
         })
     }
 
-    /// Settings for tests and tools: an embedded database at `path`.
-    pub fn for_sqlite_file(path: &str) -> Self {
+    /// Defaults for tests and tools: `database`, any free local port.
+    pub fn local(database: DatabaseUrl) -> Self {
         Self {
-            database: DatabaseUrl::Sqlite(path.to_string()),
+            database,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            base_url: "http://127.0.0.1".into(),
+            base_url: "http://127.0.0.1:0".into(),
             secret_key: None,
             smtp_url: None,
             mail_from: "goodword@localhost".into(),
@@ -269,18 +264,9 @@ mod tests {
 
     #[test]
     fn sqlite_and_postgres_schemes_are_accepted() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://data/gw.db").unwrap(),
-            DatabaseUrl::Sqlite("data/gw.db".into())
-        );
-        assert!(matches!(
-            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
-            DatabaseUrl::Postgres(_)
-        ));
-        assert!(matches!(
-            DatabaseUrl::parse("postgresql://u@h/db").unwrap(),
-            DatabaseUrl::Postgres(_)
-        ));
+        assert_eq!(DatabaseUrl::parse("sqlite://data/gw.db").unwrap(), DatabaseUrl::Sqlite("data/gw.db".into()));
+        assert!(matches!(DatabaseUrl::parse("postgres://u@h/db").unwrap(), DatabaseUrl::Postgres(_)));
+        assert!(matches!(DatabaseUrl::parse("postgresql://u@h/db").unwrap(), DatabaseUrl::Postgres(_)));
     }
 
     #[test]
@@ -298,10 +284,7 @@ mod tests {
 
     #[test]
     fn base_url_is_reduced_to_its_origin() {
-        assert_eq!(
-            parse_origin("https://Refer.Example.com/").unwrap(),
-            "https://refer.example.com"
-        );
+        assert_eq!(parse_origin("https://Refer.Example.com/").unwrap(), "https://refer.example.com");
         assert!(parse_origin("https://refer.example.com/app").is_err());
         assert!(parse_origin("ftp://refer.example.com").is_err());
     }

@@ -58,9 +58,7 @@ impl SigningKey {
 
     /// A key for one purpose, e.g. `derive("csrf")`.
     pub fn derive(&self, purpose: &str) -> Self {
-        Self {
-            key: self.mac_bytes(purpose.as_bytes()),
-        }
+        Self { key: self.mac_bytes(purpose.as_bytes()) }
     }
 
     fn mac_bytes(&self, message: &[u8]) -> Vec<u8> {
@@ -93,10 +91,7 @@ fn argon2() -> Argon2<'static> {
 
 /// An argon2id PHC string for `password`.
 pub fn hash_password(password: &str) -> String {
-    argon2()
-        .hash_password(password.as_bytes())
-        .expect("argon2 hashes any password with valid parameters")
-        .to_string()
+    argon2().hash_password(password.as_bytes()).expect("argon2 hashes any password with valid parameters").to_string()
 }
 
 /// Whether `password` matches the PHC string `hash`.

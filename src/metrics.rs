@@ -7,9 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-];
+const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
 #[derive(Default)]
 struct Histogram {
@@ -106,30 +104,15 @@ impl Metrics {
                 "goodword_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(
-                out,
-                "goodword_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "goodword_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
+            let _ = writeln!(out, "goodword_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
+            let _ = writeln!(out, "goodword_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
         }
         out.push_str("# HELP goodword_db_pool_connections Database pool connections, by state.\n");
         out.push_str("# TYPE goodword_db_pool_connections gauge\n");
         let busy = pool.open.saturating_sub(pool.idle);
         let b = pool.backend;
-        let _ = writeln!(
-            out,
-            "goodword_db_pool_connections{{backend=\"{b}\",state=\"idle\"}} {}",
-            pool.idle
-        );
-        let _ = writeln!(
-            out,
-            "goodword_db_pool_connections{{backend=\"{b}\",state=\"in_use\"}} {busy}"
-        );
+        let _ = writeln!(out, "goodword_db_pool_connections{{backend=\"{b}\",state=\"idle\"}} {}", pool.idle);
+        let _ = writeln!(out, "goodword_db_pool_connections{{backend=\"{b}\",state=\"in_use\"}} {busy}");
         out.push_str("# HELP goodword_db_pool_max_connections Largest size the database pool may grow to.\n");
         out.push_str("# TYPE goodword_db_pool_max_connections gauge\n");
         let _ = writeln!(out, "goodword_db_pool_max_connections{{backend=\"{b}\"}} {}", pool.max);
@@ -150,12 +133,7 @@ mod tests {
         let m = Metrics::new();
         m.observe("GET", "/r/{code}", 302, Duration::from_micros(300));
         m.observe("GET", "/r/{code}", 302, Duration::from_millis(20));
-        let text = m.render(&PoolSample {
-            backend: "sqlite",
-            open: 2,
-            idle: 1,
-            max: 8,
-        });
+        let text = m.render(&PoolSample { backend: "sqlite", open: 2, idle: 1, max: 8 });
         assert!(text.contains("goodword_http_requests_total{method=\"GET\",route=\"/r/{code}\",status=\"302\"} 2"));
         assert!(text.contains("goodword_http_request_duration_seconds_bucket{route=\"/r/{code}\",le=\"0.0005\"} 1"));
         assert!(text.contains("goodword_http_request_duration_seconds_count{route=\"/r/{code}\"} 2"));

@@ -45,7 +45,7 @@ pub struct Application {
 
 impl Application {
     /// Everything `serve` does before it accepts connections.
-    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = {
             let settings = settings.clone();
             web::block(move || open_database(&settings)).await??
@@ -63,14 +63,14 @@ impl Application {
         let listener =
             TcpListener::bind(settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        // Port 0 (tests, or "any free port") is known only now; a base URL
+        // derived from the bind address follows it.
+        if settings.bind.port() == 0 && settings.base_url == format!("http://{}", settings.bind) {
+            settings.base_url = format!("http://{}", listener.local_addr()?);
+        }
         let https = settings.https();
-        let state = web::Data::new(AppState::new(
-            settings,
-            db,
-            clock,
-            Keys::from_secret(&secret),
-            Arc::new(Metrics::new()),
-        ));
+        let state =
+            web::Data::new(AppState::new(settings, db, clock, Keys::from_secret(&secret), Arc::new(Metrics::new())));
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             // Outermost last: metrics see the final status; headers reach
@@ -116,8 +116,5 @@ impl Application {
 }
 
 fn worker_count() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 16)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 16)
 }

@@ -31,10 +31,7 @@ impl EmailAddress {
         if trimmed.len() > 254 {
             return Err(EmailError::TooLong);
         }
-        if trimmed
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
-        {
+        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>') {
             return Err(EmailError::Shape);
         }
         let (local, domain) = trimmed.rsplit_once('@').ok_or(EmailError::Shape)?;
@@ -71,16 +68,8 @@ impl EmailAddress {
     pub fn normalized(&self) -> String {
         let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
         let local = local.split('+').next().unwrap_or(local);
-        let domain = if domain == "googlemail.com" {
-            "gmail.com"
-        } else {
-            domain
-        };
-        let local = if domain == "gmail.com" {
-            local.replace('.', "")
-        } else {
-            local.to_string()
-        };
+        let domain = if domain == "googlemail.com" { "gmail.com" } else { domain };
+        let local = if domain == "gmail.com" { local.replace('.', "") } else { local.to_string() };
         format!("{local}@{domain}")
     }
 }
@@ -97,10 +86,7 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_lowercased() {
-        assert_eq!(
-            EmailAddress::parse("  Ann@Example.COM ").unwrap().as_str(),
-            "ann@example.com"
-        );
+        assert_eq!(EmailAddress::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
     }
 
     #[test]
@@ -111,10 +97,7 @@ mod tests {
         assert_eq!(EmailAddress::parse("ann@localhost"), Err(EmailError::Domain));
         assert_eq!(EmailAddress::parse("ann@exa..mple.com"), Err(EmailError::Domain));
         assert_eq!(EmailAddress::parse("a nn@example.com"), Err(EmailError::Shape));
-        assert_eq!(
-            EmailAddress::parse("ann@example.com\r\nBcc: x@y.z"),
-            Err(EmailError::Shape)
-        );
+        assert_eq!(EmailAddress::parse("ann@example.com\r\nBcc: x@y.z"), Err(EmailError::Shape));
     }
 
     #[test]

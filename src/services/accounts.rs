@@ -36,12 +36,7 @@ impl TryFrom<AdminUserRow> for AdminUser {
     fn try_from(row: AdminUserRow) -> Result<Self, Self::Error> {
         let role = Role::from_str(&row.role)
             .map_err(|_| ServiceError::Conflict(format!("admin user {} has unknown role {}", row.id, row.role)))?;
-        Ok(Self {
-            id: row.id,
-            email: row.email,
-            role,
-            created_at: row.created_at,
-        })
+        Ok(Self { id: row.id, email: row.email, role, created_at: row.created_at })
     }
 }
 
@@ -99,10 +94,9 @@ pub async fn create_user(
         .await;
     match result {
         Ok(row) => row.try_into(),
-        Err(e) if e.is_unique_violation() => Err(ServiceError::invalid(
-            "email",
-            "an admin user with this email already exists",
-        )),
+        Err(e) if e.is_unique_violation() => {
+            Err(ServiceError::invalid("email", "an admin user with this email already exists"))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -129,12 +123,7 @@ fn insert_user(
     )?;
     audit::record(
         conn,
-        AuditEntry {
-            actor,
-            action: "admin_user.created",
-            subject: email.as_str(),
-            detail: &format!("role {role}"),
-        },
+        AuditEntry { actor, action: "admin_user.created", subject: email.as_str(), detail: &format!("role {role}") },
         now,
     )?;
     Ok(AdminUserRow {
@@ -161,16 +150,10 @@ pub enum LoginError {
 /// a token planted before sign-in is never promoted).
 pub async fn login(db: &Db, email: String, password: String, now: PrimitiveDateTime) -> Result<NewSession, LoginError> {
     let email_key = email.trim().to_lowercase();
-    let row = db
-        .run(move |conn| admin_users::find_by_email(conn, &email_key))
-        .await
-        .map_err(ServiceError::from)?;
+    let row = db.run(move |conn| admin_users::find_by_email(conn, &email_key)).await.map_err(ServiceError::from)?;
     // Verify against a dummy hash when the user is unknown: both paths cost
     // one argon2 verification.
-    let hash = row
-        .as_ref()
-        .map(|r| r.password_hash.clone())
-        .unwrap_or_else(|| dummy_password_hash().to_string());
+    let hash = row.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| dummy_password_hash().to_string());
     let matches = cpu(move || verify_password(&password, &hash)).await?;
     let Some(row) = row.filter(|_| matches) else {
         return Err(LoginError::BadCredentials);
@@ -184,12 +167,7 @@ pub async fn login(db: &Db, email: String, password: String, now: PrimitiveDateT
         sessions::insert(conn, &token_hash, &user_id, now)?;
         audit::record(
             conn,
-            AuditEntry {
-                actor: &subject,
-                action: "admin.signed_in",
-                subject: &subject,
-                detail: "",
-            },
+            AuditEntry { actor: &subject, action: "admin.signed_in", subject: &subject, detail: "" },
             now,
         )
     })
@@ -263,10 +241,7 @@ pub async fn change_role(
                 },
                 now,
             )?;
-            Ok(Ok(AdminUserRow {
-                role: role.as_str().to_string(),
-                ..user
-            }))
+            Ok(Ok(AdminUserRow { role: role.as_str().to_string(), ..user }))
         })
         .await??;
     row.try_into()
@@ -289,12 +264,7 @@ pub async fn remove_user(db: &Db, actor: &AdminUser, user_id: String, now: Primi
         admin_users::delete(conn, &user_id)?;
         audit::record(
             conn,
-            AuditEntry {
-                actor: &actor_email,
-                action: "admin_user.removed",
-                subject: &user.email,
-                detail: "",
-            },
+            AuditEntry { actor: &actor_email, action: "admin_user.removed", subject: &user.email, detail: "" },
             now,
         )?;
         Ok(Ok(user.email))
@@ -313,17 +283,12 @@ pub async fn change_password(
     now: PrimitiveDateTime,
 ) -> ServiceResult<()> {
     let user_id = user.id.clone();
-    let row = db
-        .run(move |conn| admin_users::find(conn, &user_id))
-        .await?
-        .ok_or(ServiceError::NotFound("admin user"))?;
+    let row =
+        db.run(move |conn| admin_users::find(conn, &user_id)).await?.ok_or(ServiceError::NotFound("admin user"))?;
     let stored = row.password_hash.clone();
     let (ok, hash) = cpu(move || (verify_password(&current, &stored), hash_password(new.expose()))).await?;
     if !ok {
-        return Err(ServiceError::invalid(
-            "current_password",
-            "this is not your current password",
-        ));
+        return Err(ServiceError::invalid("current_password", "this is not your current password"));
     }
     let email = row.email.clone();
     let keep = sha256_hex(&keep_session_token);
@@ -332,12 +297,7 @@ pub async fn change_password(
         sessions::delete_others(conn, &row.id, &keep)?;
         audit::record(
             conn,
-            AuditEntry {
-                actor: &email,
-                action: "admin_user.password_changed",
-                subject: &email,
-                detail: "",
-            },
+            AuditEntry { actor: &email, action: "admin_user.password_changed", subject: &email, detail: "" },
             now,
         )
     })

@@ -50,19 +50,13 @@ pub struct ApiClient {
 pub fn parse_name(raw: &str) -> ServiceResult<String> {
     let name = raw.trim();
     if name.is_empty() {
-        return Err(ServiceError::invalid(
-            "name",
-            "give the key a name that says who uses it",
-        ));
+        return Err(ServiceError::invalid("name", "give the key a name that says who uses it"));
     }
     if name.chars().count() > 80 {
         return Err(ServiceError::invalid("name", "use at most 80 characters"));
     }
     if name.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(
-            "name",
-            "use letters, digits and punctuation only",
-        ));
+        return Err(ServiceError::invalid("name", "use letters, digits and punctuation only"));
     }
     Ok(name.to_string())
 }
@@ -101,12 +95,7 @@ pub async fn create(
         )?;
         audit::record(
             conn,
-            AuditEntry {
-                actor: &actor,
-                action: "api_key.created",
-                subject: &name,
-                detail: &prefix,
-            },
+            AuditEntry { actor: &actor, action: "api_key.created", subject: &name, detail: &prefix },
             now,
         )
     })
@@ -123,16 +112,7 @@ pub async fn revoke(db: &Db, actor: String, id: String, now: PrimitiveDateTime) 
         let Some(name) = api_keys::revoke(conn, &id, now)? else {
             return Ok(Err(ServiceError::NotFound("active API key")));
         };
-        audit::record(
-            conn,
-            AuditEntry {
-                actor: &actor,
-                action: "api_key.revoked",
-                subject: &name,
-                detail: "",
-            },
-            now,
-        )?;
+        audit::record(conn, AuditEntry { actor: &actor, action: "api_key.revoked", subject: &name, detail: "" }, now)?;
         Ok(Ok(name))
     })
     .await?
@@ -157,10 +137,7 @@ pub async fn authenticate(db: &Db, presented: String, now: PrimitiveDateTime) ->
             if row.last_used_at.is_none_or(|t| t + TOUCH_EVERY <= now) {
                 api_keys::mark_used(conn, &row.id, now)?;
             }
-            Ok(Some(ApiClient {
-                key_id: row.id,
-                name: row.name,
-            }))
+            Ok(Some(ApiClient { key_id: row.id, name: row.name }))
         })
         .await?;
     Ok(client)

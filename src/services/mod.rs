@@ -19,10 +19,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl ToString) -> Self {
-        Self {
-            field: field.into(),
-            message: message.to_string(),
-        }
+        Self { field: field.into(), message: message.to_string() }
     }
 }
 
@@ -44,11 +41,7 @@ pub enum ServiceError {
 }
 
 fn summarize(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
-        .collect::<Vec<_>>()
-        .join("; ")
+    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
 }
 
 impl ServiceError {
@@ -61,7 +54,5 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 
 /// Runs CPU-heavy work (argon2) off the async workers.
 pub(crate) async fn cpu<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
-    actix_web::web::block(f)
-        .await
-        .map_err(|_| ServiceError::Storage(StorageError::Canceled))
+    actix_web::web::block(f).await.map_err(|_| ServiceError::Storage(StorageError::Canceled))
 }

@@ -46,25 +46,15 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> StorageResult<Opti
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> StorageResult<Option<AdminUserRow>> {
-    Ok(admin_users::table
-        .find(id)
-        .select(AdminUserRow::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(admin_users::table.find(id).select(AdminUserRow::as_select()).first(conn).optional()?)
 }
 
 pub fn list(conn: &mut DbConnection) -> StorageResult<Vec<AdminUserRow>> {
-    Ok(admin_users::table
-        .order(admin_users::created_at.asc())
-        .select(AdminUserRow::as_select())
-        .load(conn)?)
+    Ok(admin_users::table.order(admin_users::created_at.asc()).select(AdminUserRow::as_select()).load(conn)?)
 }
 
 pub fn count_with_role(conn: &mut DbConnection, role: &str) -> StorageResult<i64> {
-    Ok(admin_users::table
-        .filter(admin_users::role.eq(role))
-        .count()
-        .get_result(conn)?)
+    Ok(admin_users::table.filter(admin_users::role.eq(role)).count().get_result(conn)?)
 }
 
 pub fn set_role(conn: &mut DbConnection, id: &str, role: &str, now: PrimitiveDateTime) -> StorageResult<usize> {
@@ -80,10 +70,7 @@ pub fn set_password_hash(
     now: PrimitiveDateTime,
 ) -> StorageResult<usize> {
     Ok(diesel::update(admin_users::table.find(id))
-        .set((
-            admin_users::password_hash.eq(password_hash),
-            admin_users::updated_at.eq(now),
-        ))
+        .set((admin_users::password_hash.eq(password_hash), admin_users::updated_at.eq(now)))
         .execute(conn)?)
 }
 

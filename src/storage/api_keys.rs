@@ -36,11 +36,7 @@ pub fn insert(conn: &mut DbConnection, key: &NewApiKey<'_>) -> StorageResult<()>
 }
 
 pub fn find_by_hash(conn: &mut DbConnection, key_hash: &str) -> StorageResult<Option<ApiKeyRow>> {
-    Ok(api_keys::table
-        .filter(api_keys::key_hash.eq(key_hash))
-        .select(ApiKeyRow::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(api_keys::table.filter(api_keys::key_hash.eq(key_hash)).select(ApiKeyRow::as_select()).first(conn).optional()?)
 }
 
 pub fn list(conn: &mut DbConnection) -> StorageResult<Vec<ApiKeyRow>> {
@@ -51,9 +47,7 @@ pub fn list(conn: &mut DbConnection) -> StorageResult<Vec<ApiKeyRow>> {
 }
 
 pub fn mark_used(conn: &mut DbConnection, id: &str, now: PrimitiveDateTime) -> StorageResult<()> {
-    diesel::update(api_keys::table.find(id))
-        .set(api_keys::last_used_at.eq(now))
-        .execute(conn)?;
+    diesel::update(api_keys::table.find(id)).set(api_keys::last_used_at.eq(now)).execute(conn)?;
     Ok(())
 }
 

@@ -41,9 +41,5 @@ pub fn record(conn: &mut DbConnection, entry: AuditEntry<'_>, at: PrimitiveDateT
 }
 
 pub fn recent(conn: &mut DbConnection, limit: i64) -> StorageResult<Vec<AuditRow>> {
-    Ok(audit_log::table
-        .order(audit_log::at.desc())
-        .limit(limit)
-        .select(AuditRow::as_select())
-        .load(conn)?)
+    Ok(audit_log::table.order(audit_log::at.desc()).limit(limit).select(AuditRow::as_select()).load(conn)?)
 }

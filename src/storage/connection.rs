@@ -41,6 +41,10 @@ impl ConnectionManager {
         Self { target, pragmas }
     }
 
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.target, DatabaseUrl::Sqlite(_))
+    }
+
     pub fn open(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match &self.target {
             DatabaseUrl::Sqlite(path) => {
@@ -96,9 +100,7 @@ where
     if !conn.is_sqlite() {
         return conn.transaction(f);
     }
-    with_sqlite(conn, |c| {
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-    })?;
+    with_sqlite(conn, |c| AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"))?;
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
     match outcome {
         Ok(Ok(value)) => {

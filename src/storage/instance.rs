@@ -23,11 +23,7 @@ pub fn get(conn: &mut DbConnection, name: &str) -> StorageResult<Option<String>>
 /// Inserts `name`; fails with a unique violation when it already exists.
 pub fn insert(conn: &mut DbConnection, name: &str, value: &str, now: PrimitiveDateTime) -> StorageResult<()> {
     diesel::insert_into(instance_values::table)
-        .values((
-            instance_values::name.eq(name),
-            instance_values::value.eq(value),
-            instance_values::created_at.eq(now),
-        ))
+        .values((instance_values::name.eq(name), instance_values::value.eq(value), instance_values::created_at.eq(now)))
         .execute(conn)?;
     Ok(())
 }

@@ -58,6 +58,8 @@ pub type StorageResult<T> = Result<T, StorageError>;
 pub struct Db {
     pool: Pool<ConnectionManager>,
     backend: &'static str,
+    /// Opens connections outside the pool, for readiness checks.
+    probe: std::sync::Arc<ConnectionManager>,
 }
 
 impl Db {
@@ -71,10 +73,26 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
             .build(manager)?;
-        Ok(Self {
-            pool,
-            backend: target.backend_name(),
+        let probe = std::sync::Arc::new(ConnectionManager::new(target.clone(), synchronous));
+        Ok(Self { pool, backend: target.backend_name(), probe })
+    }
+
+    /// Whether the database can be reached now. SQLite opens the file
+    /// afresh (pooled connections keep working on a deleted file); a pooled
+    /// PostgreSQL connection is validated by the pool on checkout.
+    pub async fn ping(&self) -> StorageResult<()> {
+        use diesel::connection::SimpleConnection;
+        let probe = self.probe.clone();
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            if probe.is_sqlite() {
+                Ok(probe.open()?.batch_execute("SELECT count(*) FROM instance_values")?)
+            } else {
+                Ok(pool.get()?.batch_execute("SELECT 1")?)
+            }
         })
+        .await
+        .map_err(|_| StorageError::Canceled)?
     }
 
     pub fn backend(&self) -> &'static str {

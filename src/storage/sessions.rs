@@ -39,9 +39,7 @@ pub fn find_with_user(conn: &mut DbConnection, token_hash: &str) -> StorageResul
 }
 
 pub fn touch(conn: &mut DbConnection, token_hash: &str, now: PrimitiveDateTime) -> StorageResult<()> {
-    diesel::update(admin_sessions::table.find(token_hash))
-        .set(admin_sessions::last_seen_at.eq(now))
-        .execute(conn)?;
+    diesel::update(admin_sessions::table.find(token_hash)).set(admin_sessions::last_seen_at.eq(now)).execute(conn)?;
     Ok(())
 }
 
@@ -57,9 +55,7 @@ pub fn delete_for_user(conn: &mut DbConnection, user_id: &str) -> StorageResult<
 /// Ends every session of `user_id` except the one whose hash is `keep`.
 pub fn delete_others(conn: &mut DbConnection, user_id: &str, keep: &str) -> StorageResult<usize> {
     Ok(diesel::delete(
-        admin_sessions::table
-            .filter(admin_sessions::user_id.eq(user_id))
-            .filter(admin_sessions::token_hash.ne(keep)),
+        admin_sessions::table.filter(admin_sessions::user_id.eq(user_id)).filter(admin_sessions::token_hash.ne(keep)),
     )
     .execute(conn)?)
 }
@@ -71,11 +67,8 @@ pub fn delete_expired(
     created_before: PrimitiveDateTime,
 ) -> StorageResult<usize> {
     Ok(diesel::delete(
-        admin_sessions::table.filter(
-            admin_sessions::last_seen_at
-                .lt(idle_before)
-                .or(admin_sessions::created_at.lt(created_before)),
-        ),
+        admin_sessions::table
+            .filter(admin_sessions::last_seen_at.lt(idle_before).or(admin_sessions::created_at.lt(created_before))),
     )
     .execute(conn)?)
 }

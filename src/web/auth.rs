@@ -46,16 +46,11 @@ impl FromRequest for CurrentAdmin {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| AppError::Internal("app state missing".into()))?;
+            let state =
+                req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::Internal("app state missing".into()))?;
             let to_login = || {
                 let next = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/admin");
-                let next = if req.method() == actix_web::http::Method::GET {
-                    next
-                } else {
-                    "/admin"
-                };
+                let next = if req.method() == actix_web::http::Method::GET { next } else { "/admin" };
                 AppError::Redirect(format!(
                     "/admin/login?next={}",
                     url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()

@@ -11,11 +11,7 @@ use ipnet::IpNet;
 /// proxies; the first untrusted hop is the client.
 pub fn client_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip();
-    resolve(
-        peer,
-        req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()),
-        trusted,
-    )
+    resolve(peer, req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()), trusted)
 }
 
 fn resolve(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> Option<IpAddr> {

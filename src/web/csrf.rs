@@ -70,9 +70,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| AppError::Internal("app state missing".into()))?;
+            let state =
+                req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::Internal("app state missing".into()))?;
             if !same_origin(&req, &state.settings.base_url) {
                 return Err(AppError::Forbidden(
                     "This form was not sent from this site. Reload the page and try again.".into(),

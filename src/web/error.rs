@@ -81,13 +81,9 @@ pub fn html_error_page(status: StatusCode, message: &str) -> HttpResponse {
         s if s >= 500 => "Something went wrong on our side",
         _ => "That did not work",
     };
-    let body = ErrorPage {
-        status: status.as_u16(),
-        title,
-        message,
-    }
-    .render()
-    .unwrap_or_else(|_| format!("<!doctype html><title>{}</title><h1>{}</h1>", status.as_u16(), title));
+    let body = ErrorPage { status: status.as_u16(), title, message }
+        .render()
+        .unwrap_or_else(|_| format!("<!doctype html><title>{}</title><h1>{}</h1>", status.as_u16(), title));
     HttpResponse::build(status).content_type(ContentType::html()).body(body)
 }
 
@@ -107,15 +103,10 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Redirect(to) => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, to.as_str()))
-                .finish(),
+            Self::Redirect(to) => HttpResponse::SeeOther().insert_header((header::LOCATION, to.as_str())).finish(),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
-                html_error_page(
-                    self.status_code(),
-                    "The error was logged. Please try again in a moment.",
-                )
+                html_error_page(self.status_code(), "The error was logged. Please try again in a moment.")
             }
             Self::NotFound => html_error_page(self.status_code(), "There is nothing at this address."),
             Self::PayloadTooLarge => html_error_page(self.status_code(), "The form was larger than this page accepts."),
@@ -162,21 +153,11 @@ struct ApiErrorInner<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            fields: Vec::new(),
-            retry_after_secs: None,
-        }
+        Self { status, code, message: message.into(), fields: Vec::new(), retry_after_secs: None }
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send a valid API key as `Authorization: Bearer <key>`",
-        )
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "send a valid API key as `Authorization: Bearer <key>`")
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -184,15 +165,8 @@ impl ApiError {
     }
 
     pub fn invalid(fields: Vec<FieldError>) -> Self {
-        let message = fields
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Self {
-            fields,
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-        }
+        let message = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
+        Self { fields, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message) }
     }
 
     /// The JSON body for a bare framework error status on `/api`.
@@ -242,11 +216,7 @@ impl ResponseError for ApiError {
             resp.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         resp.json(ApiErrorBody {
-            error: ApiErrorInner {
-                code: self.code,
-                message: &self.message,
-                fields: &self.fields,
-            },
+            error: ApiErrorInner { code: self.code, message: &self.message, fields: &self.fields },
         })
     }
 }

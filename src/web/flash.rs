@@ -26,17 +26,11 @@ pub struct Flash {
 
 impl Flash {
     pub fn success(text: impl Into<String>) -> Self {
-        Self {
-            kind: FlashKind::Success,
-            text: text.into(),
-        }
+        Self { kind: FlashKind::Success, text: text.into() }
     }
 
     pub fn error(text: impl Into<String>) -> Self {
-        Self {
-            kind: FlashKind::Error,
-            text: text.into(),
-        }
+        Self { kind: FlashKind::Error, text: text.into() }
     }
 
     pub fn is_error(&self) -> bool {
@@ -80,21 +74,14 @@ impl Flash {
 
 /// The cookie that removes a shown flash.
 pub fn removal_cookie(secure: bool) -> Cookie<'static> {
-    let mut c = Cookie::build(FLASH_COOKIE, "")
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .finish();
+    let mut c = Cookie::build(FLASH_COOKIE, "").path("/").http_only(true).secure(secure).finish();
     c.make_removal();
     c
 }
 
 /// A 303 redirect to `to` carrying `flash`.
 pub fn redirect_with(to: &str, flash: Flash, keys: &Keys, secure: bool) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .cookie(flash.cookie(keys, secure))
-        .finish()
+    HttpResponse::SeeOther().insert_header((header::LOCATION, to)).cookie(flash.cookie(keys, secure)).finish()
 }
 
 #[cfg(test)]

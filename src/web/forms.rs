@@ -20,18 +20,12 @@ impl FormErrors {
     }
 
     pub fn general(message: impl Into<String>) -> Self {
-        Self {
-            errors: Vec::new(),
-            general: Some(message.into()),
-        }
+        Self { errors: Vec::new(), general: Some(message.into()) }
     }
 
     /// The message for `field`, for the template (`errors.get("email")`).
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        self.errors.iter().find(|e| e.field == field).map(|e| e.message.as_str())
     }
 
     /// Whether `field` has an error; used for `aria-invalid`.

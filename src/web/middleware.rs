@@ -31,28 +31,18 @@ const HSTS: &str = "max-age=31536000";
 
 /// The middleware that adds [`SECURITY_HEADERS`] (and HSTS on https).
 pub fn security_headers(https: bool) -> DefaultHeaders {
-    let headers = SECURITY_HEADERS
-        .iter()
-        .fold(DefaultHeaders::new(), |h, (name, value)| h.add((*name, *value)));
-    if https {
-        headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS))
-    } else {
-        headers
-    }
+    let headers = SECURITY_HEADERS.iter().fold(DefaultHeaders::new(), |h, (name, value)| h.add((*name, *value)));
+    if https { headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS)) } else { headers }
 }
 
 /// Adds the security headers to a response built outside the middleware
 /// chain (the panic page travels as an error, past `DefaultHeaders`).
 fn add_security_headers(resp: &mut HttpResponse, https: bool) {
     for (name, value) in SECURITY_HEADERS {
-        resp.headers_mut()
-            .insert(HeaderName::from_static(name), header::HeaderValue::from_static(value));
+        resp.headers_mut().insert(HeaderName::from_static(name), header::HeaderValue::from_static(value));
     }
     if https {
-        resp.headers_mut().insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            header::HeaderValue::from_static(HSTS),
-        );
+        resp.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, header::HeaderValue::from_static(HSTS));
     }
 }
 
@@ -132,9 +122,7 @@ pub async fn catch_panic(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let path = req.path().to_string();
-    let https = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.settings.https());
+    let https = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.settings.https());
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(res) => res.map(ServiceResponse::map_into_boxed_body),
         Err(panic) => {
@@ -153,5 +141,37 @@ pub async fn catch_panic(
             add_security_headers(&mut resp, https);
             Err(actix_web::error::InternalError::from_response("handler panicked", resp).into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpResponse, test, web};
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_panicking_handler_becomes_a_500_page_with_security_headers() {
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(catch_panic))
+                .route("/boom", web::get().to(|| async { panic!("boom") as HttpResponse }))
+                .route("/api/v1/boom", web::get().to(|| async { panic!("boom") as HttpResponse })),
+        )
+        .await;
+        let Err(err) = test::try_call_service(&app, test::TestRequest::get().uri("/boom").to_request()).await else {
+            panic!("the panic travels as an error with a full response");
+        };
+        let resp = err.error_response();
+        assert_eq!(resp.status(), 500);
+        assert_eq!(resp.headers().get("content-security-policy").unwrap(), CSP);
+        assert!(resp.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+
+        let Err(err) = test::try_call_service(&app, test::TestRequest::get().uri("/api/v1/boom").to_request()).await
+        else {
+            panic!("the panic travels as an error");
+        };
+        assert_eq!(err.error_response().headers().get("content-type").unwrap(), "application/json");
     }
 }

@@ -85,13 +85,9 @@ impl FromRequest for PageCtx {
 
 impl PageCtx {
     fn build(req: &HttpRequest) -> AppResult<Self> {
-        let state = req
-            .app_data::<web::Data<AppState>>()
-            .ok_or_else(|| AppError::Internal("app state missing".into()))?;
-        let existing = req
-            .cookie(CSRF_COOKIE)
-            .map(|c| c.value().to_string())
-            .filter(|v| !v.is_empty());
+        let state =
+            req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::Internal("app state missing".into()))?;
+        let existing = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string()).filter(|v| !v.is_empty());
         let (browser, new_browser_cookie) = match existing {
             Some(v) => (v, None),
             None => {
@@ -102,9 +98,7 @@ impl PageCtx {
         let session = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
         let csrf = token_for(&state.keys, &browser, session.as_deref());
         let flash_cookie = req.cookie(FLASH_COOKIE);
-        let flash = flash_cookie
-            .as_ref()
-            .and_then(|c| Flash::decode(c.value(), &state.keys));
+        let flash = flash_cookie.as_ref().and_then(|c| Flash::decode(c.value(), &state.keys));
         Ok(Self {
             csrf,
             flash,

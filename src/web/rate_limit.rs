@@ -26,9 +26,7 @@ pub struct RateLimits {
 
 impl RateLimits {
     pub fn new() -> Self {
-        Self {
-            login: LoginThrottle::new(),
-        }
+        Self { login: LoginThrottle::new() }
     }
 }
 
@@ -82,9 +80,7 @@ impl LoginThrottle {
             }
         }
         let clock = DefaultClock::default();
-        self.per_ip
-            .check_key(&ip)
-            .map_err(|not_until| not_until.wait_time_from(clock.now()))
+        self.per_ip.check_key(&ip).map_err(|not_until| not_until.wait_time_from(clock.now()))
     }
 
     /// Records a failed password for `account`; `Err(wait)` when this

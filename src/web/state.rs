@@ -22,10 +22,7 @@ pub struct Keys {
 impl Keys {
     pub fn from_secret(secret: &str) -> Self {
         let root = SigningKey::new(secret.as_bytes());
-        Self {
-            csrf: root.derive("csrf"),
-            flash: root.derive("flash"),
-        }
+        Self { csrf: root.derive("csrf"), flash: root.derive("flash") }
     }
 }
 
@@ -44,15 +41,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Settings, db: Db, clock: Arc<dyn Clock>, keys: Keys, metrics: Arc<Metrics>) -> Self {
-        Self {
-            settings,
-            db,
-            clock,
-            keys,
-            limits: RateLimits::new(),
-            metrics,
-            setup_done: AtomicBool::new(false),
-        }
+        Self { settings, db, clock, keys, limits: RateLimits::new(), metrics, setup_done: AtomicBool::new(false) }
     }
 
     pub fn setup_known_done(&self) -> bool {

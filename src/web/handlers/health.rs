@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
-use diesel::connection::SimpleConnection;
 
 use crate::metrics::PoolSample;
 use crate::web::state::AppState;
@@ -17,16 +16,11 @@ pub async fn healthz() -> HttpResponse {
 /// The database answers; 503 when it does not (within two seconds).
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let check = state.db.run(|conn| Ok(conn.batch_execute("SELECT 1")?));
-    match tokio::time::timeout(Duration::from_secs(2), check).await {
-        Ok(Ok(())) => HttpResponse::Ok()
-            .content_type("text/plain; charset=utf-8")
-            .body("ready"),
+    match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ready"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain; charset=utf-8")
-                .body("database unreachable")
+            HttpResponse::ServiceUnavailable().content_type("text/plain; charset=utf-8").body("database unreachable")
         }
         Err(_) => HttpResponse::ServiceUnavailable()
             .content_type("text/plain; charset=utf-8")
@@ -38,13 +32,6 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let (open, idle) = state.db.pool_state();
-    let sample = PoolSample {
-        backend: state.db.backend(),
-        open,
-        idle,
-        max: state.db.max_size(),
-    };
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(&sample))
+    let sample = PoolSample { backend: state.db.backend(), open, idle, max: state.db.max_size() };
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render(&sample))
 }

@@ -62,15 +62,9 @@ pub async fn change_password(
         return ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(&ctx, &admin, errors));
     };
     let now = state.clock.now_utc();
-    let result = accounts::change_password(
-        &state.db,
-        &admin.user,
-        form.current_password,
-        password,
-        admin.token.clone(),
-        now,
-    )
-    .await;
+    let result =
+        accounts::change_password(&state.db, &admin.user, form.current_password, password, admin.token.clone(), now)
+            .await;
     match result {
         Ok(()) => Ok(redirect_with(
             "/admin/account",

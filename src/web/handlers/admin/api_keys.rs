@@ -65,18 +65,8 @@ async fn page(
     name: String,
     errors: FormErrors,
 ) -> AppResult<ApiKeysPage> {
-    let keys = api_keys::list(&state.db)
-        .await?
-        .into_iter()
-        .map(KeyView::from)
-        .collect();
-    Ok(ApiKeysPage {
-        layout: ctx.layout(Some(&admin.user), Section::ApiKeys),
-        keys,
-        new_key,
-        name,
-        errors,
-    })
+    let keys = api_keys::list(&state.db).await?.into_iter().map(KeyView::from).collect();
+    Ok(ApiKeysPage { layout: ctx.layout(Some(&admin.user), Section::ApiKeys), keys, new_key, name, errors })
 }
 
 #[get("/admin/api-keys")]
@@ -108,20 +98,11 @@ pub async fn create(
         }
     };
     let now = state.clock.now_utc();
-    let (secret, summary) = api_keys::create(
-        &state.db,
-        admin.user.email.clone(),
-        Some(admin.user.id.clone()),
-        name,
-        now,
-    )
-    .await?;
+    let (secret, summary) =
+        api_keys::create(&state.db, admin.user.email.clone(), Some(admin.user.id.clone()), name, now).await?;
     // The secret is rendered into this one response and kept nowhere else,
     // so this answer is a page, not a redirect.
-    let created = CreatedKey {
-        name: summary.name,
-        secret,
-    };
+    let created = CreatedKey { name: summary.name, secret };
     let page = page(&state, &ctx, &admin, Some(created), String::new(), FormErrors::new()).await?;
     ctx.render_status(StatusCode::CREATED, &page).map(|mut r| {
         r.headers_mut().insert(

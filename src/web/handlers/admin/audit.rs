@@ -41,9 +41,6 @@ pub async fn show(state: web::Data<AppState>, ctx: PageCtx, admin: CurrentAdmin)
             detail: r.detail,
         })
         .collect();
-    let page = AuditPage {
-        layout: ctx.layout(Some(&admin.user), Section::Audit),
-        entries,
-    };
+    let page = AuditPage { layout: ctx.layout(Some(&admin.user), Section::Audit), entries };
     ctx.render(&page)
 }

@@ -23,19 +23,15 @@ pub async fn require_setup(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let is_admin = req.path() == "/admin" || req.path().starts_with("/admin/");
-    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned().filter(|_| is_admin) {
-        if !state.setup_known_done() {
-            let admins = accounts::admin_count(&state.db)
-                .await
-                .map_err(crate::web::error::AppError::from)?;
-            if admins > 0 {
-                state.mark_setup_done();
-            } else if req.path() != "/admin/setup" {
-                let resp = HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, "/admin/setup"))
-                    .finish();
-                return Ok(req.into_response(resp));
-            }
+    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned().filter(|_| is_admin)
+        && !state.setup_known_done()
+    {
+        let admins = accounts::admin_count(&state.db).await.map_err(crate::web::error::AppError::from)?;
+        if admins > 0 {
+            state.mark_setup_done();
+        } else if req.path() != "/admin/setup" {
+            let resp = HttpResponse::SeeOther().insert_header((header::LOCATION, "/admin/setup")).finish();
+            return Ok(req.into_response(resp));
         }
     }
     Ok(next.call(req).await?.map_into_boxed_body())

@@ -135,13 +135,7 @@ pub async fn logout(
         accounts::logout(&state.db, token.value().to_string()).await?;
     }
     let secure = state.settings.https();
-    let mut resp = redirect_with(
-        "/admin/login",
-        Flash::success("You are signed out."),
-        &state.keys,
-        secure,
-    );
-    resp.add_cookie(&session_removal(secure))
-        .map_err(|e| AppError::Internal(format!("cookie: {e}")))?;
+    let mut resp = redirect_with("/admin/login", Flash::success("You are signed out."), &state.keys, secure);
+    resp.add_cookie(&session_removal(secure)).map_err(|e| AppError::Internal(format!("cookie: {e}")))?;
     Ok(resp)
 }

@@ -35,11 +35,7 @@ pub async fn show(state: web::Data<AppState>, ctx: PageCtx) -> AppResult<HttpRes
     if state.setup_known_done() {
         return Err(AppError::NotFound);
     }
-    let page = SetupPage {
-        layout: ctx.layout(None, Section::None),
-        email: String::new(),
-        errors: FormErrors::new(),
-    };
+    let page = SetupPage { layout: ctx.layout(None, Section::None), email: String::new(), errors: FormErrors::new() };
     ctx.render(&page)
 }
 
@@ -59,11 +55,7 @@ pub async fn submit(
         errors.add("password_confirm", "the two passwords differ");
     }
     let (Some(email), Some(password), true) = (email, password, errors.is_empty()) else {
-        let page = SetupPage {
-            layout: ctx.layout(None, Section::None),
-            email: form.email,
-            errors,
-        };
+        let page = SetupPage { layout: ctx.layout(None, Section::None), email: form.email, errors };
         return ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let now = state.clock.now_utc();

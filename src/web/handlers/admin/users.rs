@@ -61,35 +61,14 @@ async fn page(
             created_at: datetime(&u.created_at),
         })
         .collect();
-    let roles = Role::ALL
-        .iter()
-        .map(|r| RoleOption {
-            value: r.as_str(),
-            description: r.describe(),
-        })
-        .collect();
-    Ok(UsersPage {
-        layout: ctx.layout(Some(&admin.user), Section::Users),
-        users,
-        roles,
-        email,
-        selected_role,
-        errors,
-    })
+    let roles = Role::ALL.iter().map(|r| RoleOption { value: r.as_str(), description: r.describe() }).collect();
+    Ok(UsersPage { layout: ctx.layout(Some(&admin.user), Section::Users), users, roles, email, selected_role, errors })
 }
 
 #[get("/admin/users")]
 pub async fn list(state: web::Data<AppState>, ctx: PageCtx, admin: CurrentAdmin) -> AppResult<HttpResponse> {
     admin.require(Permission::ManageUsers)?;
-    let page = page(
-        &state,
-        &ctx,
-        &admin,
-        String::new(),
-        Role::Marketer.as_str().into(),
-        FormErrors::new(),
-    )
-    .await?;
+    let page = page(&state, &ctx, &admin, String::new(), Role::Marketer.as_str().into(), FormErrors::new()).await?;
     ctx.render(&page)
 }
 
@@ -158,12 +137,7 @@ pub async fn change_role(
             }
         }
     };
-    Ok(redirect_with(
-        "/admin/users",
-        flash,
-        &state.keys,
-        state.settings.https(),
-    ))
+    Ok(redirect_with("/admin/users", flash, &state.keys, state.settings.https()))
 }
 
 #[post("/admin/users/{id}/delete")]
@@ -180,10 +154,5 @@ pub async fn remove(
         Err(ServiceError::Conflict(m)) => Flash::error(m),
         Err(e) => return Err(e.into()),
     };
-    Ok(redirect_with(
-        "/admin/users",
-        flash,
-        &state.keys,
-        state.settings.https(),
-    ))
+    Ok(redirect_with("/admin/users", flash, &state.keys, state.settings.https()))
 }

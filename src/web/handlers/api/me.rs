@@ -18,10 +18,5 @@ struct KeyBody<'a> {
 
 #[get("/api/v1/me")]
 pub async fn me(ApiAuth(client): ApiAuth) -> HttpResponse {
-    HttpResponse::Ok().json(MeBody {
-        key: KeyBody {
-            id: &client.key_id,
-            name: &client.name,
-        },
-    })
+    HttpResponse::Ok().json(MeBody { key: KeyBody { id: &client.key_id, name: &client.name } })
 }

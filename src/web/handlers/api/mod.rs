@@ -23,11 +23,7 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
         }
-        other => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("the body is not valid JSON: {other}"),
-        ),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("the body is not valid JSON: {other}")),
     };
     api.into()
 }

@@ -1,0 +1,204 @@
+//! The test harness: a real goodword server on port 0 with a fresh
+//! database of its own — a SQLite file in a temporary folder, or, when
+//! `TEST_DATABASE_URL` names a PostgreSQL server, a database created for
+//! the test and dropped after it.
+
+use std::sync::Arc;
+
+use actix_web::dev::ServerHandle;
+use actix_web::web;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use goodword::clock::ManualClock;
+use goodword::config::{DatabaseUrl, Settings};
+use goodword::domain::{EmailAddress, NewPassword, Role};
+use goodword::services::accounts;
+use goodword::startup::Application;
+use goodword::web::state::AppState;
+use reqwest::redirect::Policy;
+use time::OffsetDateTime;
+
+pub const OWNER_EMAIL: &str = "owner@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A database for one test, removed when dropped.
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn new() -> Self {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(server) => {
+                let alphabet: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789".chars().collect();
+                let name = format!("gw_test_{}", nanoid::nanoid!(16, &alphabet));
+                let mut admin = PgConnection::establish(&server).expect("TEST_DATABASE_URL must accept connections");
+                admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                let url = replace_database(&server, &name);
+                Self { url: DatabaseUrl::Postgres(url), _dir: None, pg: Some((server, name)) }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let path = dir.path().join("goodword.db").to_string_lossy().into_owned();
+                Self { url: DatabaseUrl::Sqlite(path), _dir: Some(dir), pg: None }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// The `DATABASE_URL` for a child process.
+    pub fn env_url(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// Drops the database now, while the app may still hold connections.
+    pub fn drop_now(&self) {
+        if let Some((server, name)) = &self.pg
+            && let Ok(mut admin) = PgConnection::establish(server)
+        {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        self.drop_now();
+    }
+}
+
+fn replace_database(server_url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(server_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// A running goodword with its own database, clock and HTTP client.
+pub struct TestApp {
+    pub address: String,
+    pub clock: Arc<ManualClock>,
+    pub state: web::Data<AppState>,
+    pub client: reqwest::Client,
+    /// Stops the server gracefully, as SIGTERM does.
+    #[allow(dead_code)]
+    pub handle: ServerHandle,
+    pub db: TestDatabase,
+}
+
+/// Starts goodword as `serve` does, on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with settings adjusted by `configure`.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDatabase::new();
+    let mut settings = Settings::local(db.url.clone());
+    configure(&mut settings);
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let app = Application::build(settings, clock.clone()).await.expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp { address, clock, state, client: browser(), handle, db }
+}
+
+/// A client that behaves like a browser for our purposes: it keeps cookies
+/// and does not follow redirects (tests look at them).
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+}
+
+/// The value of the hidden `csrf_token` field in `html`.
+pub fn csrf_in(html: &str) -> String {
+    extract(html, "name=\"csrf_token\" value=\"", "\"").expect("the page has a CSRF token")
+}
+
+/// The text between `start` and the next `end` in `haystack`.
+pub fn extract(haystack: &str, start: &str, end: &str) -> Option<String> {
+    let from = haystack.find(start)? + start.len();
+    let len = haystack[from..].find(end)?;
+    Some(haystack[from..from + len].to_string())
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        get_with(&self.client, &self.url(path)).await
+    }
+
+    /// GETs `page`, then POSTs `fields` to `action` with the page's CSRF
+    /// token and this site's Origin, as a browser submitting the form would.
+    pub async fn submit(
+        &self,
+        client: &reqwest::Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let html = get_with(client, &self.url(page)).await.text().await.expect("page body");
+        let token = csrf_in(&html);
+        let mut form: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        form.extend_from_slice(fields);
+        client.post(self.url(action)).header("Origin", &self.address).form(&form).send().await.expect("request sent")
+    }
+
+    /// Completes first-run setup; `self.client` is then signed in as owner.
+    pub async fn setup_owner(&self) {
+        let resp = self
+            .submit(
+                &self.client,
+                "/admin/setup",
+                "/admin/setup",
+                &[("email", OWNER_EMAIL), ("password", PASSWORD), ("password_confirm", PASSWORD)],
+            )
+            .await;
+        assert_eq!(resp.status(), 303, "setup redirects to the dashboard");
+    }
+
+    /// Creates an admin user directly through the service.
+    pub async fn create_user(&self, email: &str, role: Role) {
+        accounts::create_user(
+            &self.state.db,
+            "test".into(),
+            EmailAddress::parse(email).unwrap(),
+            NewPassword::parse(PASSWORD).unwrap(),
+            role,
+            self.state.clock.now_utc(),
+        )
+        .await
+        .expect("user created");
+    }
+
+    /// A new browser signed in as `email`.
+    pub async fn signed_in(&self, email: &str) -> reqwest::Client {
+        let client = browser();
+        let resp = self.login(&client, email, PASSWORD).await;
+        assert_eq!(resp.status(), 303, "sign-in as {email} succeeds");
+        client
+    }
+
+    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+        self.submit(client, "/admin/login", "/admin/login", &[("email", email), ("password", password)]).await
+    }
+}
+
+pub async fn get_with(client: &reqwest::Client, url: &str) -> reqwest::Response {
+    client.get(url).send().await.expect("request sent")
+}
+
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
