@@ -1,11 +1,24 @@
 //! Pure rules of the product: no actix, diesel, askama or lettre here.
 //! Input is parsed into these types at the boundary; below a handler no raw
-//! `String` stands for an email address, a role or a password.
+//! `String` stands for an email address, a code, a role or a password.
 
+pub mod channel;
+pub mod code;
+pub mod destination;
 pub mod email;
+pub mod field_error;
 pub mod password;
+pub mod people;
+pub mod program;
 pub mod role;
+pub mod share;
+pub mod slug;
+pub mod user_agent;
 
+pub use code::ReferralCode;
 pub use email::EmailAddress;
+pub use field_error::FieldError;
 pub use password::NewPassword;
+pub use program::ProgramConfig;
 pub use role::{Permission, Role};
+pub use slug::ProgramSlug;

@@ -9,19 +9,7 @@ pub mod instance;
 
 use crate::storage::StorageError;
 
-/// A field and what is wrong with it, shown beside the field on a form and
-/// named in an API's 422 answer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl ToString) -> Self {
-        Self { field: field.into(), message: message.to_string() }
-    }
-}
+pub use crate::domain::FieldError;
 
 /// The error policy of the service layer: callers show `Invalid`,
 /// `NotFound`, `Conflict` and `Forbidden` to users; `Storage` is logged with

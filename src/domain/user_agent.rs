@@ -1,0 +1,71 @@
+//! What kind of software opened a link, from its User-Agent.
+
+/// Link-preview fetchers of messaging apps and social sites: they get the
+/// Open Graph page, and their visit is not a click.
+const PREVIEW_FETCHERS: [&str; 12] = [
+    "slackbot",
+    "slack-imgproxy",
+    "facebookexternalhit",
+    "facebot",
+    "whatsapp",
+    "twitterbot",
+    "linkedinbot",
+    "telegrambot",
+    "discordbot",
+    "skypeuripreview",
+    "pinterestbot",
+    "redditbot",
+];
+
+/// Other automated clients: the redirect is served, the click is flagged.
+const BOTS: [&str; 9] =
+    ["bot", "crawler", "spider", "crawl", "slurp", "curl/", "wget/", "python-requests", "headlesschrome"];
+
+/// Apple's iMessage preview fetcher announces itself as both Facebook's and
+/// Twitter's crawler; matching those covers it.
+pub fn is_link_preview(user_agent: &str) -> bool {
+    let ua = user_agent.to_ascii_lowercase();
+    PREVIEW_FETCHERS.iter().any(|p| ua.contains(p))
+}
+
+/// A non-human visitor (preview fetchers included); an empty UA counts.
+pub fn is_bot(user_agent: &str) -> bool {
+    if user_agent.trim().is_empty() || is_link_preview(user_agent) {
+        return true;
+    }
+    let ua = user_agent.to_ascii_lowercase();
+    BOTS.iter().any(|b| ua.contains(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messaging_app_previews_are_recognised() {
+        for ua in [
+            "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+            "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+            "WhatsApp/2.23.20.0 A",
+            "Twitterbot/1.0",
+            "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+            "TelegramBot (like TwitterBot)",
+            "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_1) AppleWebKit/601.2.4 (KHTML, like Gecko) Version/9.0.1 Safari/601.2.4 facebookexternalhit/1.1 Facebot Twitterbot/1.0",
+        ] {
+            assert!(is_link_preview(ua), "{ua}");
+            assert!(is_bot(ua), "{ua}");
+        }
+    }
+
+    #[test]
+    fn browsers_are_people_and_scripts_are_bots() {
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert!(!is_bot(safari));
+        assert!(!is_link_preview(safari));
+        assert!(is_bot("curl/8.4.0"));
+        assert!(is_bot("Googlebot/2.1"));
+        assert!(is_bot(""));
+        assert!(!is_link_preview("Googlebot/2.1"));
+    }
+}
