@@ -37,6 +37,25 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
+/// Keys derived from the secret key, one per purpose, so that a value
+/// signed for one use never verifies for another.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    pub csrf: SigningKey,
+    pub flash: SigningKey,
+    /// Derives participants' portal tokens.
+    pub portal: SigningKey,
+    /// Keys the click IP hash (with the daily salt).
+    pub ip: SigningKey,
+}
+
+impl Keys {
+    pub fn from_secret(secret: &str) -> Self {
+        let root = SigningKey::new(secret.as_bytes());
+        Self { csrf: root.derive("csrf"), flash: root.derive("flash"), portal: root.derive("portal"), ip: root.derive("ip-hash") }
+    }
+}
+
 /// A key that signs values with HMAC-SHA256. Sub-keys for each purpose are
 /// derived from the one secret so that a value signed for one use never
 /// verifies for another.

@@ -110,7 +110,11 @@ impl Application {
         let housekeeping = jobs::spawn_housekeeping(self.state.clone());
         let result = self.server.await;
         housekeeping.abort();
-        tracing::info!("server stopped");
+        // No request is in flight any more: write the clicks still queued.
+        let state = self.state.clone();
+        let queued = state.clicks.queued();
+        let _ = web::block(move || state.clicks.shutdown()).await;
+        tracing::info!(clicks_flushed = queued, "server stopped");
         result
     }
 }

@@ -5,7 +5,13 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+pub mod clicks;
 pub mod instance;
+pub mod link_cache;
+pub mod links;
+pub mod participants;
+pub mod programs;
+pub mod referrals;
 
 use crate::storage::StorageError;
 

@@ -8,9 +8,15 @@
 pub mod admin_users;
 pub mod api_keys;
 pub mod audit;
+pub mod clicks;
 mod connection;
 pub mod instance;
+pub mod ip_salts;
+pub mod links;
 pub mod migrations;
+pub mod participants;
+pub mod programs;
+pub mod referrals;
 pub mod schema;
 pub mod sessions;
 
@@ -33,6 +39,8 @@ pub enum StorageError {
     Query(#[from] diesel::result::Error),
     #[error("migrations: {0}")]
     Migration(String),
+    #[error("stored data is unreadable: {0}")]
+    Data(String),
     #[error("the blocking thread pool is gone")]
     Canceled,
 }

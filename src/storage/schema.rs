@@ -57,3 +57,96 @@ diesel::joinable!(admin_sessions -> admin_users (user_id));
 diesel::joinable!(api_keys -> admin_users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(instance_values, admin_users, admin_sessions, api_keys, audit_log,);
+
+diesel::table! {
+    programs (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        status -> Text,
+        config -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    participants (id) {
+        id -> Text,
+        program_id -> Text,
+        external_id -> Nullable<Text>,
+        email -> Text,
+        email_normalized -> Text,
+        name -> Text,
+        timezone -> Nullable<Text>,
+        portal_nonce -> Text,
+        portal_token_hash -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    links (id) {
+        id -> Text,
+        program_id -> Text,
+        participant_id -> Text,
+        code -> Text,
+        is_vanity -> Bool,
+        disabled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clicks (id) {
+        id -> Text,
+        link_id -> Text,
+        program_id -> Text,
+        at -> Timestamp,
+        channel -> Nullable<Text>,
+        user_agent -> Text,
+        referrer_host -> Nullable<Text>,
+        ip_hash -> Text,
+        is_bot -> Bool,
+        is_duplicate -> Bool,
+    }
+}
+
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        program_id -> Text,
+        participant_id -> Text,
+        link_id -> Nullable<Text>,
+        click_id -> Nullable<Text>,
+        code -> Text,
+        referee_email -> Nullable<Text>,
+        referee_email_normalized -> Nullable<Text>,
+        referee_name -> Text,
+        referee_external_id -> Nullable<Text>,
+        stage -> Text,
+        lead_at -> Nullable<Timestamp>,
+        qualified_at -> Nullable<Timestamp>,
+        opportunity_at -> Nullable<Timestamp>,
+        won_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ip_salts (day) {
+        day -> Text,
+        salt -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(participants -> programs (program_id));
+diesel::joinable!(links -> participants (participant_id));
+diesel::joinable!(links -> programs (program_id));
+diesel::joinable!(clicks -> links (link_id));
+diesel::joinable!(referrals -> participants (participant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(programs, participants, links, clicks, referrals, ip_salts);

@@ -50,6 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::audit::show)
         .service(admin::account::show)
         .service(admin::account::change_password)
+        // -- admin: programs (list, create, edit, status, program page) --
+        // -- admin: participants (list, enrol, CSV import, participant page, links) --
+        // -- participant pages (redirect, landing, portal) --
+        // -- api: programs and participants --
         .default_service(web::to(not_found));
 }
 

@@ -24,6 +24,7 @@ use super::state::AppState;
 pub enum Section {
     None,
     Dashboard,
+    Programs,
     ApiKeys,
     Users,
     Audit,
@@ -56,6 +57,7 @@ impl Layout {
         let current = match self.section {
             Section::None => "",
             Section::Dashboard => "dashboard",
+            Section::Programs => "programs",
             Section::ApiKeys => "api-keys",
             Section::Users => "users",
             Section::Audit => "audit",

@@ -6,25 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::crypto::SigningKey;
 use crate::metrics::Metrics;
+use crate::services::clicks::ClickRecorder;
+use crate::services::link_cache::LinkCache;
 use crate::storage::Db;
 
 use super::rate_limit::RateLimits;
 
-/// Keys derived from the secret key, one per purpose.
-#[derive(Debug, Clone)]
-pub struct Keys {
-    pub csrf: SigningKey,
-    pub flash: SigningKey,
-}
-
-impl Keys {
-    pub fn from_secret(secret: &str) -> Self {
-        let root = SigningKey::new(secret.as_bytes());
-        Self { csrf: root.derive("csrf"), flash: root.derive("flash") }
-    }
-}
+pub use crate::crypto::Keys;
 
 /// Everything a request may need, behind one `web::Data`.
 pub struct AppState {
@@ -34,6 +23,10 @@ pub struct AppState {
     pub keys: Keys,
     pub limits: RateLimits,
     pub metrics: Arc<Metrics>,
+    /// What the redirect reads: codes and programs.
+    pub links: LinkCache,
+    /// The queue clicks are recorded through.
+    pub clicks: ClickRecorder,
     /// Set once the first owner exists; never unset, because the last owner
     /// cannot be removed. Saves a query on every admin request.
     setup_done: AtomicBool,

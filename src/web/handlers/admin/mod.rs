@@ -4,6 +4,8 @@ pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod dashboard;
+// -- admin modules: programs --
+// -- admin modules: participants --
 pub mod session;
 pub mod setup;
 pub mod users;

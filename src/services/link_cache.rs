@@ -1,0 +1,177 @@
+//! The in-memory cache the redirect reads: code → link, and program id →
+//! program. Bounded, and every entry lives at most 30 seconds, so edits on
+//! another server behind the load balancer show here within that time;
+//! edits on this server invalidate at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::storage::links::ResolvedLink;
+
+use super::programs::SharedProgram;
+
+/// How long an entry may be served without asking the database again.
+pub const TTL: Duration = Duration::from_secs(30);
+/// Codes kept at most (two generations of half this each).
+const CAPACITY: usize = 100_000;
+
+/// A code as the redirect needs it; `None` in the cache means "no such
+/// code" (so that scans of random codes do not each reach the database).
+#[derive(Debug, Clone)]
+pub struct CachedLink {
+    pub link: ResolvedLink,
+    pub program: SharedProgram,
+}
+
+struct Entry<T> {
+    value: T,
+    at: Instant,
+}
+
+/// Two generations: lookups promote from the old one; when the new one is
+/// full, the old one is dropped. An LRU approximation without a list to
+/// maintain on every hit.
+struct Generations<T> {
+    young: HashMap<String, Entry<T>>,
+    old: HashMap<String, Entry<T>>,
+    half: usize,
+}
+
+impl<T: Clone> Generations<T> {
+    fn new(capacity: usize) -> Self {
+        Self { young: HashMap::new(), old: HashMap::new(), half: (capacity / 2).max(1) }
+    }
+
+    fn insert(&mut self, key: String, value: T) {
+        if self.young.len() >= self.half {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(key, Entry { value, at: Instant::now() });
+    }
+
+    fn remove_where(&mut self, mut f: impl FnMut(&T) -> bool) {
+        self.young.retain(|_, e| !f(&e.value));
+        self.old.retain(|_, e| !f(&e.value));
+    }
+}
+
+/// The redirect's cache of links and programs.
+pub struct LinkCache {
+    codes: RwLock<Generations<Option<Arc<CachedLink>>>>,
+    programs: RwLock<HashMap<String, Entry<SharedProgram>>>,
+}
+
+impl Default for LinkCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LinkCache {
+    pub fn new() -> Self {
+        Self::with_capacity(CAPACITY)
+    }
+
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { codes: RwLock::new(Generations::new(capacity)), programs: RwLock::new(HashMap::new()) }
+    }
+
+    /// `Some(hit)` when the code is cached and fresh (the hit itself may
+    /// be "no such code"); `None` when the database must be asked.
+    pub fn get(&self, code: &str) -> Option<Option<Arc<CachedLink>>> {
+        {
+            let codes = self.codes.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(e) = codes.young.get(code) {
+                return (e.at.elapsed() < TTL).then(|| e.value.clone());
+            }
+            match codes.old.get(code) {
+                Some(e) if e.at.elapsed() < TTL => {}
+                _ => return None,
+            }
+        }
+        // A hit in the old generation: move it to the young one.
+        let mut codes = self.codes.write().unwrap_or_else(|p| p.into_inner());
+        let entry = codes.old.remove(code)?;
+        let value = entry.value.clone();
+        if codes.young.len() >= codes.half {
+            codes.old = std::mem::take(&mut codes.young);
+        }
+        codes.young.insert(code.to_string(), entry);
+        Some(value)
+    }
+
+    pub fn put(&self, code: &str, value: Option<Arc<CachedLink>>) {
+        self.codes.write().unwrap_or_else(|p| p.into_inner()).insert(code.to_string(), value);
+    }
+
+    /// A fresh cached program, if any.
+    pub fn program(&self, id: &str) -> Option<SharedProgram> {
+        let programs = self.programs.read().unwrap_or_else(|p| p.into_inner());
+        programs.get(id).filter(|e| e.at.elapsed() < TTL).map(|e| e.value.clone())
+    }
+
+    pub fn put_program(&self, program: SharedProgram) {
+        let mut programs = self.programs.write().unwrap_or_else(|p| p.into_inner());
+        programs.insert(program.id.clone(), Entry { value: program, at: Instant::now() });
+    }
+
+    /// Forgets one code (a link was disabled or created).
+    pub fn invalidate_code(&self, code: &str) {
+        let mut codes = self.codes.write().unwrap_or_else(|p| p.into_inner());
+        codes.young.remove(code);
+        codes.old.remove(code);
+    }
+
+    /// Forgets a program and every code of it (its configuration changed).
+    pub fn invalidate_program(&self, program_id: &str) {
+        self.programs.write().unwrap_or_else(|p| p.into_inner()).remove(program_id);
+        self.codes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove_where(|v| v.as_ref().is_some_and(|l| l.link.program_id == program_id));
+    }
+
+    /// Forgets everything (tests, and a new program that may own codes
+    /// cached as unknown).
+    pub fn clear(&self) {
+        let mut codes = self.codes.write().unwrap_or_else(|p| p.into_inner());
+        codes.young.clear();
+        codes.old.clear();
+        self.programs.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    pub fn len(&self) -> usize {
+        let codes = self.codes.read().unwrap_or_else(|p| p.into_inner());
+        codes.young.len() + codes.old.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_stays_bounded_and_keeps_recent_codes() {
+        let cache = LinkCache::with_capacity(10);
+        for i in 0..100 {
+            cache.put(&format!("code{i}"), None);
+        }
+        assert!(cache.len() <= 10, "{}", cache.len());
+        assert!(cache.get("code99").is_some());
+        assert!(cache.get("code0").is_none());
+    }
+
+    #[test]
+    fn invalidated_codes_are_asked_again() {
+        let cache = LinkCache::new();
+        cache.put("abc", None);
+        assert!(matches!(cache.get("abc"), Some(None)));
+        cache.invalidate_code("abc");
+        assert!(cache.get("abc").is_none());
+    }
+}

@@ -1,0 +1,105 @@
+//! Referrals: a referee's claim on the landing page creates one at stage
+//! `lead`, attributed to the participant whose link brought them.
+
+use time::PrimitiveDateTime;
+
+use crate::domain::program::{FraudAction, ProgramStatus, Stage};
+use crate::domain::EmailAddress;
+use crate::storage::participants;
+use crate::storage::referrals::{self, ReferralRow};
+use crate::storage::{Db, clicks};
+
+use super::link_cache::CachedLink;
+use super::{ServiceError, ServiceResult};
+
+/// What a claim came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// A new referral at stage `lead`.
+    Created { referral_id: String },
+    /// This referee was attributed before; a referee is attributed once.
+    AlreadyReferred,
+    /// The referee is the participant who shared the link.
+    SelfReferral,
+    /// The program takes no new referrals now.
+    NotAccepting,
+}
+
+/// A referee's claim through a link.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub email: EmailAddress,
+    pub name: String,
+    pub click_id: Option<String>,
+}
+
+/// Creates the referral for a claim; see [`ClaimOutcome`].
+pub async fn claim(db: &Db, link: &CachedLink, claim: Claim, now: PrimitiveDateTime) -> ServiceResult<ClaimOutcome> {
+    let program = &link.program;
+    if program.status() != ProgramStatus::Active {
+        return Ok(ClaimOutcome::NotAccepting);
+    }
+    let self_referral_allowed = program.config.fraud.self_referral == FraudAction::Allow;
+    let (program_id, participant_id) = (link.link.program_id.clone(), link.link.participant_id.clone());
+    let (link_id, code) = (link.link.link_id.clone(), link.link.code.clone());
+    let result = db
+        .write(move |conn| {
+            let normalized = claim.email.normalized();
+            let referrer = participants::find(conn, &participant_id)?;
+            if !self_referral_allowed && referrer.as_ref().is_some_and(|p| p.email_normalized == normalized) {
+                return Ok(ClaimOutcome::SelfReferral);
+            }
+            if referrals::find_by_referee_email(conn, &program_id, &normalized)?.is_some() {
+                return Ok(ClaimOutcome::AlreadyReferred);
+            }
+            let id = nanoid::nanoid!();
+            referrals::insert(
+                conn,
+                &ReferralRow {
+                    id: id.clone(),
+                    program_id,
+                    participant_id,
+                    link_id: Some(link_id),
+                    click_id: claim.click_id,
+                    code,
+                    referee_email: Some(claim.email.to_string()),
+                    referee_email_normalized: Some(normalized),
+                    referee_name: claim.name,
+                    referee_external_id: None,
+                    stage: Stage::Lead.as_str().into(),
+                    lead_at: Some(now),
+                    qualified_at: None,
+                    opportunity_at: None,
+                    won_at: None,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            Ok(ClaimOutcome::Created { referral_id: id })
+        })
+        .await;
+    match result {
+        Ok(outcome) => Ok(outcome),
+        // The same referee claimed twice at once: the first one counts.
+        Err(e) if e.is_unique_violation() => Ok(ClaimOutcome::AlreadyReferred),
+        Err(e) => Err(ServiceError::from(e)),
+    }
+}
+
+/// Referral counts by stage (`lead`, `qualified`, …) for a participant.
+pub async fn stage_counts_for_participant(db: &Db, participant_id: &str) -> ServiceResult<Vec<(String, i64)>> {
+    let id = participant_id.to_string();
+    Ok(db.run(move |conn| referrals::stage_counts_for_participant(conn, &id)).await?)
+}
+
+/// A participant's referrals, newest first.
+pub async fn for_participant(db: &Db, participant_id: &str) -> ServiceResult<Vec<ReferralRow>> {
+    let id = participant_id.to_string();
+    Ok(db.run(move |conn| referrals::for_participant(conn, &id)).await?)
+}
+
+/// Counted clicks of a participant's links.
+pub async fn clicks_for_participant(db: &Db, participant_id: &str) -> ServiceResult<i64> {
+    let id = participant_id.to_string();
+    Ok(db.run(move |conn| clicks::counted_for_participant(conn, &id)).await?)
+}
