@@ -52,7 +52,12 @@ pub struct Keys {
 impl Keys {
     pub fn from_secret(secret: &str) -> Self {
         let root = SigningKey::new(secret.as_bytes());
-        Self { csrf: root.derive("csrf"), flash: root.derive("flash"), portal: root.derive("portal"), ip: root.derive("ip-hash") }
+        Self {
+            csrf: root.derive("csrf"),
+            flash: root.derive("flash"),
+            portal: root.derive("portal"),
+            ip: root.derive("ip-hash"),
+        }
     }
 }
 

@@ -199,7 +199,8 @@ impl Writer {
                 None => String::new(),
             };
             let user_agent = truncate_utf8(&click.user_agent, 256).to_string();
-            let is_duplicate = self.is_duplicate(&mut conn, &click.link.link.link_id, &ip_hash, &user_agent, click.at)?;
+            let is_duplicate =
+                self.is_duplicate(&mut conn, &click.link.link.link_id, &ip_hash, &user_agent, click.at)?;
             rows.push(ClickRow {
                 id: click.id.clone(),
                 link_id: click.link.link.link_id.clone(),
@@ -223,7 +224,14 @@ impl Writer {
         Ok(())
     }
 
-    fn is_duplicate(&mut self, conn: &mut DbConnection, link_id: &str, ip_hash: &str, ua: &str, at: PrimitiveDateTime) -> StorageResult<bool> {
+    fn is_duplicate(
+        &mut self,
+        conn: &mut DbConnection,
+        link_id: &str,
+        ip_hash: &str,
+        ua: &str,
+        at: PrimitiveDateTime,
+    ) -> StorageResult<bool> {
         let key = {
             let mut h = DefaultHasher::new();
             (link_id, ip_hash, ua).hash(&mut h);

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use time::PrimitiveDateTime;
 
-use crate::domain::code::CodeError;
 use crate::domain::ReferralCode;
+use crate::domain::code::CodeError;
+use crate::storage::Db;
 use crate::storage::audit::{self, AuditEntry};
 use crate::storage::links::{self, LinkRow};
-use crate::storage::Db;
 
 use super::link_cache::{CachedLink, LinkCache};
 use super::programs::{self, Program};
@@ -70,7 +70,11 @@ pub async fn add(
                 }
                 None => links::insert_with_random_code(conn, &program_id, &participant_id, now)?,
             };
-            audit::record(conn, AuditEntry { actor: &actor, action: "link.created", subject: &row.code, detail: &participant_id }, now)?;
+            audit::record(
+                conn,
+                AuditEntry { actor: &actor, action: "link.created", subject: &row.code, detail: &participant_id },
+                now,
+            )?;
             Ok(row)
         })
         .await;
@@ -86,7 +90,14 @@ pub async fn add(
 }
 
 /// Disables or re-enables a link; a disabled code answers 404.
-pub async fn set_disabled(db: &Db, cache: &LinkCache, actor: String, link_id: String, disabled: bool, now: PrimitiveDateTime) -> ServiceResult<LinkRow> {
+pub async fn set_disabled(
+    db: &Db,
+    cache: &LinkCache,
+    actor: String,
+    link_id: String,
+    disabled: bool,
+    now: PrimitiveDateTime,
+) -> ServiceResult<LinkRow> {
     let row = db
         .write(move |conn| {
             let Some(row) = links::find(conn, &link_id)? else {

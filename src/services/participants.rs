@@ -24,7 +24,12 @@ pub struct EnrolInput {
 
 impl EnrolInput {
     /// Parses the raw fields, naming every bad one.
-    pub fn parse(email: &str, name: Option<&str>, external_id: Option<&str>, timezone: Option<&str>) -> Result<Self, Vec<FieldError>> {
+    pub fn parse(
+        email: &str,
+        name: Option<&str>,
+        external_id: Option<&str>,
+        timezone: Option<&str>,
+    ) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         let email = EmailAddress::parse(email).map_err(|e| errors.push(FieldError::new("email", e))).ok();
         let name = name.unwrap_or("").trim().to_string();
@@ -57,7 +62,9 @@ fn is_timezone_name(tz: &str) -> bool {
     tz == "UTC"
         || (tz.len() <= 64
             && tz.contains('/')
-            && tz.split('/').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b))))
+            && tz
+                .split('/')
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b))))
 }
 
 /// A participant with their first active link.
@@ -82,7 +89,11 @@ pub fn portal_token(keys: &Keys, participant_id: &str, nonce: &str) -> String {
     keys.portal.sign(&format!("{participant_id}:{nonce}"))
 }
 
-fn find_existing(conn: &mut DbConnection, program_id: &str, input: &EnrolInput) -> StorageResult<Option<ParticipantRow>> {
+fn find_existing(
+    conn: &mut DbConnection,
+    program_id: &str,
+    input: &EnrolInput,
+) -> StorageResult<Option<ParticipantRow>> {
     if let Some(ext) = &input.external_id
         && let Some(row) = participants::find_by_external_id(conn, program_id, ext)?
     {
@@ -99,7 +110,14 @@ fn with_link(conn: &mut DbConnection, row: ParticipantRow) -> StorageResult<Part
 /// Enrols a participant, or finds the one enrolled before (by external id,
 /// else by normalised email); concurrent enrolments of one person create
 /// one participant.
-pub async fn enrol(db: &Db, keys: &Keys, actor: String, program: &Program, input: EnrolInput, now: PrimitiveDateTime) -> ServiceResult<Enrolled> {
+pub async fn enrol(
+    db: &Db,
+    keys: &Keys,
+    actor: String,
+    program: &Program,
+    input: EnrolInput,
+    now: PrimitiveDateTime,
+) -> ServiceResult<Enrolled> {
     let program_id = program.id.clone();
     let attempt = {
         let (program_id, input, keys) = (program_id.clone(), input.clone(), keys.clone());
@@ -128,7 +146,12 @@ pub async fn enrol(db: &Db, keys: &Keys, actor: String, program: &Program, input
             let link = links::insert_with_random_code(conn, &program_id, &id, now)?;
             audit::record(
                 conn,
-                AuditEntry { actor: &actor, action: "participant.enrolled", subject: row.email.as_str(), detail: &link.code },
+                AuditEntry {
+                    actor: &actor,
+                    action: "participant.enrolled",
+                    subject: row.email.as_str(),
+                    detail: &link.code,
+                },
                 now,
             )?;
             Ok(Enrolled { participant: Participant { row, link: Some(link) }, portal_token: token, created: true })
@@ -166,11 +189,18 @@ pub async fn get(db: &Db, keys: &Keys, id: &str) -> ServiceResult<Option<(Partic
 }
 
 /// A participant of `program` by the business's external id.
-pub async fn get_by_external_id(db: &Db, keys: &Keys, program: &Program, external_id: &str) -> ServiceResult<Option<(Participant, String)>> {
+pub async fn get_by_external_id(
+    db: &Db,
+    keys: &Keys,
+    program: &Program,
+    external_id: &str,
+) -> ServiceResult<Option<(Participant, String)>> {
     let (program_id, external_id, keys) = (program.id.clone(), external_id.to_string(), keys.clone());
     Ok(db
         .run(move |conn| {
-            let Some(row) = participants::find_by_external_id(conn, &program_id, &external_id)? else { return Ok(None) };
+            let Some(row) = participants::find_by_external_id(conn, &program_id, &external_id)? else {
+                return Ok(None);
+            };
             let token = portal_token(&keys, &row.id, &row.portal_nonce);
             Ok(Some((with_link(conn, row)?, token)))
         })
@@ -192,21 +222,37 @@ pub async fn by_portal_token(db: &Db, token: &str) -> ServiceResult<Option<Parti
 }
 
 /// Gives a participant a new portal link; the old one stops working.
-pub async fn reset_portal(db: &Db, keys: &Keys, actor: String, id: &str, now: PrimitiveDateTime) -> ServiceResult<String> {
+pub async fn reset_portal(
+    db: &Db,
+    keys: &Keys,
+    actor: String,
+    id: &str,
+    now: PrimitiveDateTime,
+) -> ServiceResult<String> {
     let (id, keys) = (id.to_string(), keys.clone());
     db.write(move |conn| {
         let Some(row) = participants::find(conn, &id)? else { return Ok(Err(ServiceError::NotFound("participant"))) };
         let nonce = random_token(16);
         let token = portal_token(&keys, &row.id, &nonce);
         participants::set_portal(conn, &row.id, &nonce, &sha256_hex(&token), now)?;
-        audit::record(conn, AuditEntry { actor: &actor, action: "participant.portal_reset", subject: &row.email, detail: "" }, now)?;
+        audit::record(
+            conn,
+            AuditEntry { actor: &actor, action: "participant.portal_reset", subject: &row.email, detail: "" },
+            now,
+        )?;
         Ok(Ok(token))
     })
     .await?
 }
 
 /// A page of a program's participants with their first active links.
-pub async fn list(db: &Db, program: &Program, search: Option<String>, limit: i64, offset: i64) -> ServiceResult<(Vec<Participant>, i64)> {
+pub async fn list(
+    db: &Db,
+    program: &Program,
+    search: Option<String>,
+    limit: i64,
+    offset: i64,
+) -> ServiceResult<(Vec<Participant>, i64)> {
     let program_id = program.id.clone();
     Ok(db
         .run(move |conn| {

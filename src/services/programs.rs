@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use time::PrimitiveDateTime;
 
-use crate::domain::program::{ProgramConfig, ProgramStatus};
 use crate::domain::ProgramSlug;
+use crate::domain::program::{ProgramConfig, ProgramStatus};
 use crate::storage::audit::{self, AuditEntry};
 use crate::storage::programs::{self, ProgramRow};
 use crate::storage::{Db, StorageError};
@@ -30,15 +30,22 @@ impl Program {
     }
 
     pub fn from_row(row: ProgramRow) -> ServiceResult<Self> {
-        let config: ProgramConfig = serde_json::from_str(&row.config)
-            .map_err(|e| ServiceError::Conflict(format!("program {} has an unreadable configuration: {e}", row.slug)))?;
+        let config: ProgramConfig = serde_json::from_str(&row.config).map_err(|e| {
+            ServiceError::Conflict(format!("program {} has an unreadable configuration: {e}", row.slug))
+        })?;
         Ok(Self { id: row.id, slug: row.slug, config, created_at: row.created_at, updated_at: row.updated_at })
     }
 }
 
 /// Creates the program `slug` or replaces its configuration; `true` when
 /// it was created.
-pub async fn put(db: &Db, actor: String, slug: ProgramSlug, config: ProgramConfig, now: PrimitiveDateTime) -> ServiceResult<(Program, bool)> {
+pub async fn put(
+    db: &Db,
+    actor: String,
+    slug: ProgramSlug,
+    config: ProgramConfig,
+    now: PrimitiveDateTime,
+) -> ServiceResult<(Program, bool)> {
     let json = serde_json::to_string(&config).map_err(|e| ServiceError::Conflict(e.to_string()))?;
     let attempt = |db: Db, slug: ProgramSlug, json: String, name: String, status: ProgramStatus, actor: String| async move {
         db.write(move |conn| {
@@ -98,15 +105,21 @@ pub async fn list(db: &Db) -> ServiceResult<Vec<Program>> {
 }
 
 /// Pauses, resumes or archives a program.
-pub async fn set_status(db: &Db, actor: String, slug: &str, status: ProgramStatus, now: PrimitiveDateTime) -> ServiceResult<Program> {
+pub async fn set_status(
+    db: &Db,
+    actor: String,
+    slug: &str,
+    status: ProgramStatus,
+    now: PrimitiveDateTime,
+) -> ServiceResult<Program> {
     let slug = slug.to_string();
     let row = db
         .write(move |conn| {
             let Some(row) = programs::find_by_slug(conn, &slug)? else {
                 return Ok(None);
             };
-            let mut config: ProgramConfig = serde_json::from_str(&row.config)
-                .map_err(|e| StorageError::Data(format!("program {slug}: {e}")))?;
+            let mut config: ProgramConfig =
+                serde_json::from_str(&row.config).map_err(|e| StorageError::Data(format!("program {slug}: {e}")))?;
             config.status = status;
             let json = serde_json::to_string(&config).map_err(|e| StorageError::Data(e.to_string()))?;
             programs::update(conn, &row.id, &row.name, status.as_str(), &json, now)?;

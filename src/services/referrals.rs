@@ -3,8 +3,8 @@
 
 use time::PrimitiveDateTime;
 
-use crate::domain::program::{FraudAction, ProgramStatus, Stage};
 use crate::domain::EmailAddress;
+use crate::domain::program::{FraudAction, ProgramStatus, Stage};
 use crate::storage::participants;
 use crate::storage::referrals::{self, ReferralRow};
 use crate::storage::{Db, clicks};

@@ -34,7 +34,13 @@ pub fn insert_batch(conn: &mut DbConnection, rows: &[ClickRow]) -> StorageResult
 }
 
 /// Whether the same visitor opened the same link since `since`.
-pub fn seen_since(conn: &mut DbConnection, link_id: &str, ip_hash: &str, user_agent: &str, since: PrimitiveDateTime) -> StorageResult<bool> {
+pub fn seen_since(
+    conn: &mut DbConnection,
+    link_id: &str,
+    ip_hash: &str,
+    user_agent: &str,
+    since: PrimitiveDateTime,
+) -> StorageResult<bool> {
     Ok(diesel::select(diesel::dsl::exists(
         clicks::table
             .filter(clicks::link_id.eq(link_id))
@@ -51,7 +57,11 @@ pub fn find(conn: &mut DbConnection, id: &str) -> StorageResult<Option<ClickRow>
 
 /// Counted clicks (not bots, not duplicates) of a program since `since`,
 /// as their times; the caller buckets them by day.
-pub fn counted_times_for_program(conn: &mut DbConnection, program_id: &str, since: PrimitiveDateTime) -> StorageResult<Vec<PrimitiveDateTime>> {
+pub fn counted_times_for_program(
+    conn: &mut DbConnection,
+    program_id: &str,
+    since: PrimitiveDateTime,
+) -> StorageResult<Vec<PrimitiveDateTime>> {
     Ok(clicks::table
         .filter(clicks::program_id.eq(program_id))
         .filter(clicks::at.ge(since))
@@ -85,7 +95,11 @@ pub fn counted_for_participant(conn: &mut DbConnection, participant_id: &str) ->
 }
 
 /// The latest clicks of one participant's links, newest first.
-pub fn recent_for_participant(conn: &mut DbConnection, participant_id: &str, limit: i64) -> StorageResult<Vec<ClickRow>> {
+pub fn recent_for_participant(
+    conn: &mut DbConnection,
+    participant_id: &str,
+    limit: i64,
+) -> StorageResult<Vec<ClickRow>> {
     Ok(clicks::table
         .inner_join(links::table)
         .filter(links::participant_id.eq(participant_id))

@@ -31,7 +31,11 @@ pub fn find(conn: &mut DbConnection, id: &str) -> StorageResult<Option<Participa
     Ok(participants::table.find(id).select(ParticipantRow::as_select()).first(conn).optional()?)
 }
 
-pub fn find_by_external_id(conn: &mut DbConnection, program_id: &str, external_id: &str) -> StorageResult<Option<ParticipantRow>> {
+pub fn find_by_external_id(
+    conn: &mut DbConnection,
+    program_id: &str,
+    external_id: &str,
+) -> StorageResult<Option<ParticipantRow>> {
     Ok(participants::table
         .filter(participants::program_id.eq(program_id))
         .filter(participants::external_id.eq(external_id))
@@ -40,7 +44,11 @@ pub fn find_by_external_id(conn: &mut DbConnection, program_id: &str, external_i
         .optional()?)
 }
 
-pub fn find_by_email(conn: &mut DbConnection, program_id: &str, email_normalized: &str) -> StorageResult<Option<ParticipantRow>> {
+pub fn find_by_email(
+    conn: &mut DbConnection,
+    program_id: &str,
+    email_normalized: &str,
+) -> StorageResult<Option<ParticipantRow>> {
     Ok(participants::table
         .filter(participants::program_id.eq(program_id))
         .filter(participants::email_normalized.eq(email_normalized))
@@ -59,11 +67,19 @@ pub fn find_by_portal_hash(conn: &mut DbConnection, token_hash: &str) -> Storage
 
 /// A page of a program's participants, newest first, optionally filtered
 /// by a substring of name or email.
-pub fn list(conn: &mut DbConnection, program_id: &str, search: Option<&str>, limit: i64, offset: i64) -> StorageResult<Vec<ParticipantRow>> {
+pub fn list(
+    conn: &mut DbConnection,
+    program_id: &str,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> StorageResult<Vec<ParticipantRow>> {
     let mut q = participants::table.filter(participants::program_id.eq(program_id)).into_boxed();
     if let Some(s) = search {
         let pattern = format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        q = q.filter(participants::email.like(pattern.clone()).escape('\\').or(participants::name.like(pattern).escape('\\')));
+        q = q.filter(
+            participants::email.like(pattern.clone()).escape('\\').or(participants::name.like(pattern).escape('\\')),
+        );
     }
     Ok(q.order((participants::created_at.desc(), participants::id.desc()))
         .limit(limit)
@@ -76,7 +92,13 @@ pub fn count(conn: &mut DbConnection, program_id: &str) -> StorageResult<i64> {
     Ok(participants::table.filter(participants::program_id.eq(program_id)).count().get_result(conn)?)
 }
 
-pub fn set_portal(conn: &mut DbConnection, id: &str, nonce: &str, token_hash: &str, now: PrimitiveDateTime) -> StorageResult<()> {
+pub fn set_portal(
+    conn: &mut DbConnection,
+    id: &str,
+    nonce: &str,
+    token_hash: &str,
+    now: PrimitiveDateTime,
+) -> StorageResult<()> {
     diesel::update(participants::table.find(id))
         .set((
             participants::portal_nonce.eq(nonce),

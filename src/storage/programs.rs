@@ -32,7 +32,14 @@ pub fn insert(conn: &mut DbConnection, row: &ProgramRow) -> StorageResult<()> {
     Ok(())
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, name: &str, status: &str, config: &str, now: PrimitiveDateTime) -> StorageResult<()> {
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    name: &str,
+    status: &str,
+    config: &str,
+    now: PrimitiveDateTime,
+) -> StorageResult<()> {
     diesel::update(programs::table.find(id))
         .set((
             programs::name.eq(name),

@@ -33,7 +33,11 @@ pub fn insert(conn: &mut DbConnection, row: &ReferralRow) -> StorageResult<()> {
     Ok(())
 }
 
-pub fn find_by_referee_email(conn: &mut DbConnection, program_id: &str, email_normalized: &str) -> StorageResult<Option<ReferralRow>> {
+pub fn find_by_referee_email(
+    conn: &mut DbConnection,
+    program_id: &str,
+    email_normalized: &str,
+) -> StorageResult<Option<ReferralRow>> {
     Ok(referrals::table
         .filter(referrals::program_id.eq(program_id))
         .filter(referrals::referee_email_normalized.eq(email_normalized))
@@ -60,7 +64,10 @@ pub fn recent_for_program(conn: &mut DbConnection, program_id: &str, limit: i64)
 }
 
 /// (stage, count) for one participant.
-pub fn stage_counts_for_participant(conn: &mut DbConnection, participant_id: &str) -> StorageResult<Vec<(String, i64)>> {
+pub fn stage_counts_for_participant(
+    conn: &mut DbConnection,
+    participant_id: &str,
+) -> StorageResult<Vec<(String, i64)>> {
     Ok(referrals::table
         .filter(referrals::participant_id.eq(participant_id))
         .group_by(referrals::stage)

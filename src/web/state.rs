@@ -34,7 +34,18 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(settings: Settings, db: Db, clock: Arc<dyn Clock>, keys: Keys, metrics: Arc<Metrics>) -> Self {
-        Self { settings, db, clock, keys, limits: RateLimits::new(), metrics, setup_done: AtomicBool::new(false) }
+        let clicks = ClickRecorder::start(db.clone(), keys.ip.clone());
+        Self {
+            settings,
+            db,
+            clock,
+            keys,
+            limits: RateLimits::new(),
+            metrics,
+            links: LinkCache::new(),
+            clicks,
+            setup_done: AtomicBool::new(false),
+        }
     }
 
     pub fn setup_known_done(&self) -> bool {
