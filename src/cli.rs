@@ -8,8 +8,9 @@ use anyhow::{Context, anyhow};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::crypto::Keys;
 use crate::domain::{EmailAddress, NewPassword, Role};
-use crate::services::{accounts, api_keys};
+use crate::services::{accounts, api_keys, demo, instance};
 use crate::startup::open_database;
 
 /// `goodword migrate`.
@@ -46,4 +47,23 @@ fn read_line(mut input: impl BufRead) -> std::io::Result<String> {
     let mut line = String::new();
     input.read_line(&mut line)?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// `goodword demo`: prints where to look.
+pub async fn demo(settings: Settings) -> anyhow::Result<()> {
+    let base_url = settings.base_url.clone();
+    let configured = settings.secret_key.clone();
+    let db = actix_web::web::block(move || open_database(&settings)).await??;
+    let now = SystemClock.now_utc();
+    let key_db = db.clone();
+    let secret = actix_web::web::block(move || {
+        let mut conn = key_db.get()?;
+        instance::secret_key(&mut conn, configured.as_deref(), now)
+    })
+    .await??;
+    let made = demo::seed(&db, &Keys::from_secret(&secret), now).await.map_err(|e| anyhow!("{e}"))?;
+    eprintln!("demo program “{}” with {} participants is ready", made.slug, made.participants);
+    eprintln!("admin:  {base_url}/admin/programs/{}", made.slug);
+    eprintln!("portal: {base_url}/p/{}", made.portal_token);
+    Ok(())
 }

@@ -36,6 +36,8 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Fill the database with a demo program, participants, clicks and referrals.
+    Demo,
 }
 
 /// `goodword admin …`
@@ -90,6 +92,9 @@ pub struct SettingsArgs {
     /// Allow webhook targets on private and loopback addresses.
     #[arg(long, env = "GOODWORD_ALLOW_PRIVATE_WEBHOOKS", default_value_t = false, global = true, action = clap::ArgAction::Set)]
     pub allow_private_webhooks: bool,
+    /// Opens of short links allowed per client IP per minute (0: no limit).
+    #[arg(long, env = "GOODWORD_REDIRECT_RATE_LIMIT", default_value_t = 1200, global = true)]
+    pub redirect_rate_limit: u32,
     /// Log filter, e.g. `info` or `goodword=debug,actix_web=info`.
     #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -191,6 +196,7 @@ pub struct Settings {
     pub sqlite_synchronous: SqliteSynchronous,
     pub trusted_proxies: Vec<IpNet>,
     pub allow_private_webhooks: bool,
+    pub redirect_rate_limit: u32,
     pub log: String,
 }
 
@@ -221,6 +227,7 @@ impl Settings {
             sqlite_synchronous: args.sqlite_synchronous,
             trusted_proxies: args.trusted_proxies,
             allow_private_webhooks: args.allow_private_webhooks,
+            redirect_rate_limit: args.redirect_rate_limit,
             log: args.log,
         })
     }
@@ -237,6 +244,7 @@ impl Settings {
             sqlite_synchronous: SqliteSynchronous::Full,
             trusted_proxies: Vec::new(),
             allow_private_webhooks: false,
+            redirect_rate_limit: 1200,
             log: "info".into(),
         }
     }

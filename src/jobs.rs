@@ -27,7 +27,7 @@ pub fn spawn_housekeeping(state: web::Data<AppState>) -> actix_web::rt::task::Jo
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
             }
-            state.limits.login.prune();
+            state.limits.prune();
         }
     })
 }

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             Command::Admin(AdminCommand::Create { email }) => {
                 cli::admin_create(settings, &email, std::io::stdin().lock()).await
             }
+            Command::Demo => cli::demo(settings).await,
             Command::ApiKey(ApiKeyCommand::Create { name }) => {
                 let key = cli::api_key_create(settings, &name).await?;
                 println!("{key}");

@@ -36,7 +36,7 @@ pub fn parse_destination(raw: &str, allowed: &[String]) -> Result<Url, Destinati
         return Err(DestinationError::Credentials);
     }
     let host = url.host_str().ok_or(DestinationError::NotAUrl)?.to_ascii_lowercase();
-    if !allowed.iter().any(|a| *a == host) {
+    if !allowed.contains(&host) {
         return Err(DestinationError::HostNotAllowed(host));
     }
     Ok(url)

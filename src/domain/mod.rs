@@ -4,6 +4,7 @@
 
 pub mod channel;
 pub mod code;
+pub mod csv_import;
 pub mod destination;
 pub mod email;
 pub mod field_error;

@@ -9,6 +9,8 @@ pub struct ProgramSlug(String);
 pub enum SlugError {
     #[error("use 2 to 64 characters: lowercase letters, digits and dashes")]
     Shape,
+    #[error("“new” is reserved; choose another")]
+    Reserved,
 }
 
 impl ProgramSlug {
@@ -17,7 +19,14 @@ impl ProgramSlug {
             && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !raw.starts_with('-')
             && !raw.ends_with('-');
-        if ok { Ok(Self(raw.to_string())) } else { Err(SlugError::Shape) }
+        if !ok {
+            return Err(SlugError::Shape);
+        }
+        // "new" would hide the admin's /admin/programs/new page.
+        if raw == "new" {
+            return Err(SlugError::Reserved);
+        }
+        Ok(Self(raw.to_string()))
     }
 
     /// A slug made from a program name: "Acme Friends!" → "acme-friends".
@@ -55,6 +64,7 @@ mod tests {
         assert!(ProgramSlug::parse("Acme").is_err());
         assert!(ProgramSlug::parse("a").is_err());
         assert!(ProgramSlug::parse("-acme").is_err());
+        assert_eq!(ProgramSlug::parse("new"), Err(SlugError::Reserved));
         assert_eq!(ProgramSlug::from_name("Acme Friends!").unwrap().as_str(), "acme-friends");
         assert_eq!(ProgramSlug::from_name("  Spring 2026 — VIP ").unwrap().as_str(), "spring-2026-vip");
         assert!(ProgramSlug::from_name("!!").is_none());

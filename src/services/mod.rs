@@ -6,12 +6,16 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod clicks;
+pub mod demo;
+pub mod import;
 pub mod instance;
 pub mod link_cache;
 pub mod links;
+pub mod participant_overview;
 pub mod participants;
 pub mod programs;
 pub mod referrals;
+pub mod stats;
 
 use crate::storage::StorageError;
 

@@ -97,7 +97,9 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    if !conn.is_sqlite() {
+    // PostgreSQL takes row locks as it writes; a nested call becomes a
+    // savepoint of the transaction already open.
+    if !conn.is_sqlite() || in_transaction(conn) {
         return conn.transaction(f);
     }
     with_sqlite(conn, |c| AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"))?;
@@ -114,6 +116,17 @@ where
         Err(panic) => {
             let _ = with_sqlite(conn, AnsiTransactionManager::rollback_transaction);
             std::panic::resume_unwind(panic)
+        }
+    }
+}
+
+fn in_transaction(conn: &mut DbConnection) -> bool {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth().ok().flatten().is_some()
+        }
+        DbConnection::Postgres(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth().ok().flatten().is_some()
         }
     }
 }

@@ -2,6 +2,7 @@
 //! thin: they extract and parse, call one service, and render or redirect.
 
 pub mod auth;
+pub mod chart;
 pub mod client_ip;
 pub mod csrf;
 pub mod error;
@@ -10,14 +11,16 @@ pub mod format;
 pub mod forms;
 pub mod handlers;
 pub mod middleware;
+pub mod multipart;
 pub mod page;
+pub mod qr;
 pub mod rate_limit;
 pub mod state;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use error::{ApiError, AppError};
-use handlers::{admin, api, health, statics};
+use handlers::{admin, api, health, participant, statics};
 
 /// Form bodies larger than this are refused with 413.
 pub const FORM_LIMIT: usize = 16 * 1024;
@@ -32,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(health::metrics)
         .service(statics::stylesheet)
         .service(statics::favicon)
+        .service(statics::copy_script)
         .service(web::resource("/").route(web::get().to(start_page)))
         .service(api::me::me)
         .service(admin::setup::show)
@@ -51,9 +55,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::account::show)
         .service(admin::account::change_password)
         // -- admin: programs (list, create, edit, status, program page) --
+        .service(admin::programs::list)
+        .service(admin::programs::new_form)
+        .service(admin::programs::create)
+        .service(admin::programs::edit_form)
+        .service(admin::programs::update)
+        .service(admin::programs::set_status)
+        .service(admin::program_page::show)
         // -- admin: participants (list, enrol, CSV import, participant page, links) --
+        .service(admin::participants::list)
+        .service(admin::participants::enrol)
+        .service(admin::participants::import_csv)
+        .service(admin::participant::show)
+        .service(admin::participant::reset_portal)
+        .service(admin::participant::add_link)
+        .service(admin::participant::disable_link)
+        .service(admin::participant::enable_link)
         // -- participant pages (redirect, landing, portal) --
+        .service(participant::redirect::follow)
+        .service(participant::landing::show)
+        .service(participant::landing::claim)
+        .service(participant::portal::show)
         // -- api: programs and participants --
+        .service(api::programs::put_program)
+        .service(api::programs::get_program)
+        .service(api::participants::enrol)
+        .service(api::participants::show)
         .default_service(web::to(not_found));
 }
 

@@ -110,6 +110,11 @@ impl PageCtx {
         })
     }
 
+    /// The CSRF token for forms on this page.
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
     /// The frame for a page seen by `user` (or nobody signed in).
     pub fn layout(&self, user: Option<&AdminUser>, section: Section) -> Layout {
         Layout {

@@ -22,17 +22,30 @@ pub const ATTEMPTS_PER_IP_PER_MINUTE: u32 = 30;
 /// Every limiter of the process.
 pub struct RateLimits {
     pub login: LoginThrottle,
+    /// Opens of short links per client IP; `None` when switched off.
+    redirect: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl RateLimits {
-    pub fn new() -> Self {
-        Self { login: LoginThrottle::new() }
+    /// `redirects_per_minute` is the per-IP budget of `/r/{code}` (the
+    /// burst is the same number); 0 switches the limit off.
+    pub fn new(redirects_per_minute: u32) -> Self {
+        let redirect = NonZeroU32::new(redirects_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
+        Self { login: LoginThrottle::new(), redirect }
     }
-}
 
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self::new()
+    /// Counts an open of a short link; `Err(wait)` when the IP must wait.
+    pub fn check_redirect(&self, ip: IpAddr) -> Result<(), Duration> {
+        let Some(limiter) = &self.redirect else { return Ok(()) };
+        limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// Drops state for keys that are back at full budget.
+    pub fn prune(&self) {
+        self.login.prune();
+        if let Some(limiter) = &self.redirect {
+            limiter.retain_recent();
+        }
     }
 }
 

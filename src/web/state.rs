@@ -35,12 +35,13 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: Settings, db: Db, clock: Arc<dyn Clock>, keys: Keys, metrics: Arc<Metrics>) -> Self {
         let clicks = ClickRecorder::start(db.clone(), keys.ip.clone());
+        let limits = RateLimits::new(settings.redirect_rate_limit);
         Self {
             settings,
             db,
             clock,
             keys,
-            limits: RateLimits::new(),
+            limits,
             metrics,
             links: LinkCache::new(),
             clicks,

@@ -88,9 +88,9 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub client: reqwest::Client,
     /// Stops the server gracefully, as SIGTERM does.
-    #[allow(dead_code)]
     pub handle: ServerHandle,
     pub db: TestDatabase,
+    server: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// Starts goodword as `serve` does, on a fresh database.
@@ -100,7 +100,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with settings adjusted by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let db = TestDatabase::new();
+    spawn_app_on(TestDatabase::new(), configure).await
+}
+
+/// Starts goodword on an existing test database (e.g. after a restart).
+pub async fn spawn_app_on(db: TestDatabase, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::local(db.url.clone());
     configure(&mut settings);
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
@@ -108,8 +112,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     let handle = app.handle();
-    actix_web::rt::spawn(app.run_until_stopped());
-    TestApp { address, clock, state, client: browser(), handle, db }
+    let server = actix_web::rt::spawn(app.run_until_stopped());
+    TestApp { address, clock, state, client: browser(), handle, db, server }
 }
 
 /// A client that behaves like a browser for our purposes: it keeps cookies
@@ -131,6 +135,14 @@ pub fn extract(haystack: &str, start: &str, end: &str) -> Option<String> {
 }
 
 impl TestApp {
+    /// Stops the server as SIGTERM does (in-flight requests finish, queued
+    /// clicks are written) and hands back its database.
+    pub async fn stop(self) -> TestDatabase {
+        self.handle.stop(true).await;
+        self.server.await.expect("server task").expect("server ran");
+        self.db
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -201,4 +213,72 @@ pub async fn get_with(client: &reqwest::Client, url: &str) -> reqwest::Response 
 
 pub fn location(resp: &reqwest::Response) -> String {
     resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+/// A real browser's user agent, so that clicks count.
+pub const BROWSER_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+
+/// A program `acme` with destination `https://acme.example/signup`.
+pub async fn create_program(app: &TestApp, extra: serde_json::Value) -> goodword::services::programs::Program {
+    let mut config = serde_json::json!({
+        "name": "Acme friends",
+        "destination_url": "https://acme.example/signup?plan=pro",
+        "landing": {"headline": "Acme is better with friends", "referee_offer": "20% off your first year", "body": "Join Acme."},
+    });
+    if let (Some(base), Some(extra)) = (config.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    let config = goodword::domain::program::parse_config(&config).expect("valid test program");
+    let slug = goodword::domain::ProgramSlug::parse("acme").unwrap();
+    goodword::services::programs::put(&app.state.db, "test".into(), slug, config, app.state.clock.now_utc())
+        .await
+        .expect("program stored")
+        .0
+}
+
+/// Enrols `email` (name `name`) in `program`; returns (participant id, code, portal token).
+pub async fn enrol(
+    app: &TestApp,
+    program: &goodword::services::programs::Program,
+    email: &str,
+    name: &str,
+) -> (String, String, String) {
+    let input = goodword::services::participants::EnrolInput::parse(email, Some(name), None, None).unwrap();
+    let e = goodword::services::participants::enrol(
+        &app.state.db,
+        &app.state.keys,
+        "test".into(),
+        program,
+        input,
+        app.state.clock.now_utc(),
+    )
+    .await
+    .expect("enrolled");
+    (e.participant.row.id.clone(), e.participant.link.expect("a link").code, e.portal_token)
+}
+
+/// A browser-like client with a real browser's user agent.
+pub fn visitor() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .user_agent(BROWSER_UA)
+        .build()
+        .expect("client")
+}
+
+/// Every click row of the database, after the queue is flushed.
+pub async fn clicks(app: &TestApp) -> Vec<goodword::storage::clicks::ClickRow> {
+    app.state.clicks.flush().await;
+    app.state
+        .db
+        .run(|conn| {
+            use diesel::prelude::*;
+            use goodword::storage::schema::clicks::dsl;
+            Ok(dsl::clicks.order(dsl::at.asc()).select(goodword::storage::clicks::ClickRow::as_select()).load(conn)?)
+        })
+        .await
+        .unwrap()
 }

@@ -3,11 +3,17 @@
 
 mod helpers;
 
+mod admin_participants;
+mod admin_programs;
 mod api_keys;
+mod api_programs;
 mod cli;
 mod csrf;
+mod landing;
 mod login;
 mod operations;
+mod portal;
+mod redirect;
 mod roles;
 mod sessions;
 mod setup;

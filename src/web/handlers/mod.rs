@@ -3,4 +3,5 @@
 pub mod admin;
 pub mod api;
 pub mod health;
+pub mod participant;
 pub mod statics;

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get, web};
 use askama::Template;
 
 use crate::domain::Permission;
-use crate::services::{accounts, api_keys, audit};
+use crate::services::{accounts, api_keys, audit, programs, stats};
 use crate::web::auth::CurrentAdmin;
 use crate::web::error::AppResult;
 use crate::web::format::datetime;
@@ -27,6 +27,15 @@ struct DashboardPage {
     can_manage_users: bool,
     can_manage_keys: bool,
     recent: Vec<AuditView>,
+    programs: Vec<ProgramRow>,
+    can_manage: bool,
+}
+
+struct ProgramRow {
+    slug: String,
+    name: String,
+    status: &'static str,
+    participants: i64,
 }
 
 #[get("/admin")]
@@ -35,6 +44,18 @@ pub async fn show(state: web::Data<AppState>, ctx: PageCtx, admin: CurrentAdmin)
     let users = accounts::list_users(&state.db).await?;
     let keys = api_keys::list(&state.db).await?;
     let recent = audit::recent(&state.db, 8).await?;
+    let all = programs::list(&state.db).await?;
+    let counts = stats::participant_counts(&state.db, &all).await?;
+    let programs = all
+        .iter()
+        .filter(|p| p.status() != crate::domain::program::ProgramStatus::Archived)
+        .map(|p| ProgramRow {
+            slug: p.slug.clone(),
+            name: p.config.name.clone(),
+            status: p.status().as_str(),
+            participants: counts.get(&p.id).copied().unwrap_or(0),
+        })
+        .collect();
     let page = DashboardPage {
         layout: ctx.layout(Some(&admin.user), Section::Dashboard),
         admin_users: users.len(),
@@ -49,6 +70,8 @@ pub async fn show(state: web::Data<AppState>, ctx: PageCtx, admin: CurrentAdmin)
         role: admin.user.role.as_str(),
         can_manage_users: admin.user.role.can(Permission::ManageUsers),
         can_manage_keys: admin.user.role.can(Permission::ManageApiKeys),
+        can_manage: admin.user.role.can(Permission::Manage),
+        programs,
         recent: recent
             .into_iter()
             .map(|r| AuditView {

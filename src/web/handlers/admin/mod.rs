@@ -5,7 +5,11 @@ pub mod api_keys;
 pub mod audit;
 pub mod dashboard;
 // -- admin modules: programs --
+pub mod program_page;
+pub mod programs;
 // -- admin modules: participants --
+pub mod participant;
+pub mod participants;
 pub mod session;
 pub mod setup;
 pub mod users;

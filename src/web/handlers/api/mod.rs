@@ -1,6 +1,9 @@
 //! The JSON API under `/api/v1`, for the business's own systems.
 
+mod body;
 pub mod me;
+pub mod participants;
+pub mod programs;
 
 use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;

@@ -1,0 +1,118 @@
+//! Enrolling participants from an uploaded CSV file: every row goes
+//! through the same parsing and idempotent enrolment as a single enrolment,
+//! and the answer says, row by row, what became of it.
+
+use time::PrimitiveDateTime;
+
+use crate::crypto::Keys;
+use crate::domain::FieldError;
+use crate::domain::csv_import::{self, CsvError};
+use crate::storage::Db;
+
+use super::ServiceResult;
+use super::participants::{self, EnrolInput};
+use super::programs::Program;
+
+/// What became of one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// A new participant.
+    Created,
+    /// The person was enrolled before (same external id, else same
+    /// normalised email, possibly earlier in this very file).
+    AlreadyEnrolled,
+    /// Not enrolled; each reason names its field (`email`, `row`, …).
+    Refused(Vec<FieldError>),
+}
+
+/// One row of the report.
+#[derive(Debug, Clone)]
+pub struct RowReport {
+    /// The line of the file the row starts on (the header is line 1).
+    pub line: usize,
+    /// The email cell as written in the file.
+    pub email: String,
+    pub outcome: RowOutcome,
+    /// The participant the row created or found.
+    pub participant_id: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// Every row, refused ones first, each group in file order.
+    pub rows: Vec<RowReport>,
+    pub created: usize,
+    pub already_enrolled: usize,
+    pub refused: usize,
+    /// Header names the import did not use.
+    pub ignored_columns: Vec<String>,
+}
+
+/// Why an import did not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file cannot be read as participants; nothing was enrolled.
+    #[error(transparent)]
+    File(#[from] CsvError),
+    #[error(transparent)]
+    Service(#[from] super::ServiceError),
+}
+
+/// Enrols every row of `bytes` into `program`.
+///
+/// Rows are enrolled one by one, each in its own transaction, through
+/// [`participants::enrol`]: a row is never half-enrolled, a failure of the
+/// database stops the import with the rows before it kept (importing the
+/// file again finds them "already enrolled"), and a person enrolled
+/// concurrently through the API is matched rather than duplicated.
+pub async fn import_csv(
+    db: &Db,
+    keys: &Keys,
+    actor: String,
+    program: &Program,
+    bytes: &[u8],
+    now: PrimitiveDateTime,
+) -> Result<ImportReport, ImportError> {
+    let file = csv_import::parse(bytes)?;
+    let mut report = ImportReport { ignored_columns: file.ignored_columns, ..ImportReport::default() };
+    let mut done = Vec::with_capacity(file.rows.len());
+    for row in file.rows {
+        let v = &row.values;
+        let (outcome, participant_id) = match row.problem {
+            Some(problem) => (RowOutcome::Refused(vec![problem]), None),
+            None => {
+                match EnrolInput::parse(&v.email, v.name.as_deref(), v.external_id.as_deref(), v.timezone.as_deref()) {
+                    Err(errors) => (RowOutcome::Refused(errors), None),
+                    Ok(input) => enrol_row(db, keys, &actor, program, input, now).await?,
+                }
+            }
+        };
+        done.push(RowReport { line: row.line, email: v.email.trim().to_string(), outcome, participant_id });
+    }
+    for row in &done {
+        match row.outcome {
+            RowOutcome::Created => report.created += 1,
+            RowOutcome::AlreadyEnrolled => report.already_enrolled += 1,
+            RowOutcome::Refused(_) => report.refused += 1,
+        }
+    }
+    // Refused rows first: they are what the person has to act on. The sort
+    // is stable, so each group keeps the order of the file.
+    done.sort_by_key(|r| !matches!(r.outcome, RowOutcome::Refused(_)));
+    report.rows = done;
+    Ok(report)
+}
+
+async fn enrol_row(
+    db: &Db,
+    keys: &Keys,
+    actor: &str,
+    program: &Program,
+    input: EnrolInput,
+    now: PrimitiveDateTime,
+) -> ServiceResult<(RowOutcome, Option<String>)> {
+    let enrolled = participants::enrol(db, keys, actor.to_string(), program, input, now).await?;
+    let outcome = if enrolled.created { RowOutcome::Created } else { RowOutcome::AlreadyEnrolled };
+    Ok((outcome, Some(enrolled.participant.row.id)))
+}

@@ -1,0 +1,26 @@
+//! The public pages participants and referees see: the short link, the
+//! landing page and the participant portal.
+
+pub mod landing;
+pub mod portal;
+pub mod redirect;
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::ContentType;
+use askama::Template;
+
+use crate::web::error::AppError;
+
+#[derive(Template)]
+#[template(path = "participant/not_found.html")]
+struct NotFoundPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// The friendly 404 for an unknown or disabled link, or a closed program.
+pub fn not_found(message: &str) -> Result<HttpResponse, AppError> {
+    let body = NotFoundPage { title: "This invitation link does not work", message }.render()?;
+    Ok(HttpResponse::build(StatusCode::NOT_FOUND).content_type(ContentType::html()).body(body))
+}

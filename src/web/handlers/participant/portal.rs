@@ -1,0 +1,184 @@
+//! `/p/{token}`: the participant portal — their link, a QR code, one-tap
+//! share buttons with the program's text, clicks, referrals by stage with
+//! referee names masked, and progress towards the next reward.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
+use askama::Template;
+
+use crate::domain::people::{first_name, mask_name};
+use crate::domain::program::{Beneficiary, MenuOption, ProgramConfig, RewardTrigger, Stage};
+use crate::domain::share::{self, ShareTarget, ShareValues};
+use crate::services::{participants, programs, referrals};
+use crate::web::error::AppResult;
+use crate::web::format::datetime;
+use crate::web::page::PageCtx;
+use crate::web::qr::QrSvg;
+use crate::web::state::AppState;
+
+use super::not_found;
+
+struct StageCount {
+    label: &'static str,
+    count: i64,
+}
+
+struct ReferralView {
+    name: String,
+    stage: String,
+    since: String,
+}
+
+/// A reward rule in words, with progress where it is a tier.
+struct RewardLine {
+    text: String,
+    progress: Option<(u32, u32)>,
+}
+
+#[derive(Template)]
+#[template(path = "participant/portal.html")]
+struct PortalPage {
+    program_name: String,
+    greeting: String,
+    link: String,
+    share_text: String,
+    targets: Vec<ShareTarget>,
+    qr: Option<QrSvg>,
+    clicks: i64,
+    stages: Vec<StageCount>,
+    referrals: Vec<ReferralView>,
+    rewards: Vec<RewardLine>,
+    next_tier: Option<(u32, u32)>,
+}
+
+fn stage_label(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Lead => "Signed up",
+        Stage::Qualified => "Qualified",
+        Stage::Opportunity => "In talks",
+        Stage::Won => "Became a customer",
+    }
+}
+
+fn menu_words(menu: &[MenuOption]) -> String {
+    let labels: Vec<&str> = menu.iter().map(|o| o.label.as_str()).collect();
+    match labels.len() {
+        0 => String::new(),
+        1 => labels[0].to_string(),
+        n => format!("{} or {}", labels[..n - 1].join(", "), labels[n - 1]),
+    }
+}
+
+/// How the referrer's rewards read, and the tier progress given `won`.
+fn reward_lines(config: &ProgramConfig, won: u32) -> Vec<RewardLine> {
+    config
+        .rewards
+        .iter()
+        .filter(|r| r.to == Beneficiary::Referrer)
+        .map(|rule| match rule.when {
+            RewardTrigger::Stage { stage } => RewardLine {
+                text: format!(
+                    "{} for each friend who reaches “{}”.",
+                    menu_words(&rule.menu),
+                    stage_label(stage).to_lowercase()
+                ),
+                progress: None,
+            },
+            RewardTrigger::WonCount { won_count } => RewardLine {
+                text: format!("{} when {won_count} friends have become customers.", menu_words(&rule.menu)),
+                progress: Some((won.min(won_count), won_count)),
+            },
+        })
+        .collect()
+}
+
+#[get("/p/{token}")]
+pub async fn show(token: web::Path<String>, state: web::Data<AppState>, ctx: PageCtx) -> AppResult<HttpResponse> {
+    let Some(participant) = participants::by_portal_token(&state.db, &token).await? else {
+        return not_found("This portal link is not valid any more. Ask for a new one.");
+    };
+    let Some(program) = programs::get_by_id(&state.db, &participant.row.program_id).await? else {
+        return not_found("This program has ended.");
+    };
+    let config = &program.config;
+    let name = first_name(&participant.row.name).unwrap_or("there").to_string();
+    let link = participant.link.as_ref().map(|l| state.url(&format!("/r/{}", l.code)));
+    let counts = referrals::stage_counts_for_participant(&state.db, &participant.row.id).await?;
+    let count_of = |stage: Stage| counts.iter().find(|(s, _)| s == stage.as_str()).map(|(_, n)| *n).unwrap_or(0);
+    let won = u32::try_from(count_of(Stage::Won)).unwrap_or(u32::MAX);
+    let rows = referrals::for_participant(&state.db, &participant.row.id).await?;
+    let clicks = referrals::clicks_for_participant(&state.db, &participant.row.id).await?;
+
+    let values_name = first_name(&participant.row.name).unwrap_or("").to_string();
+    let offer = config.landing.referee_offer.clone();
+    let (targets, share_text, qr) = match &link {
+        Some(link) => {
+            let text_for = |channel: &'static str, l: &str| {
+                share::render(
+                    config.share_template(channel),
+                    &ShareValues { link: l, name: &values_name, offer: &offer },
+                )
+            };
+            let link_for = |channel: &'static str| format!("{link}?c={channel}");
+            let targets = share::targets(text_for, link_for, &config.email_subject());
+            let text = text_for("copy", link);
+            (targets, text, QrSvg::encode(&format!("{link}?c=qr")))
+        }
+        None => (Vec::new(), String::new(), None),
+    };
+    let rewards = reward_lines(config, won);
+    let next_tier = rewards.iter().filter_map(|r| r.progress).filter(|(done, of)| done < of).min_by_key(|(_, of)| *of);
+    let page = PortalPage {
+        program_name: config.name.clone(),
+        greeting: name,
+        link: link.unwrap_or_default(),
+        share_text,
+        targets,
+        qr,
+        clicks,
+        stages: Stage::ALL.iter().map(|s| StageCount { label: stage_label(*s), count: count_of(*s) }).collect(),
+        referrals: rows
+            .into_iter()
+            .map(|r| ReferralView {
+                name: mask_name(&r.referee_name),
+                stage: Stage::parse(&r.stage).map(stage_label).unwrap_or("Closed").to_string(),
+                since: datetime(&r.created_at),
+            })
+            .collect(),
+        rewards,
+        next_tier,
+    };
+    let mut resp = ctx.render(&page)?;
+    // The token in the address must not travel to the share sites.
+    resp.headers_mut().insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::program::parse_config;
+
+    #[test]
+    fn reward_rules_read_as_sentences_with_tier_progress() {
+        let config = parse_config(&json!({
+            "name": "A", "destination_url": "https://a.example/",
+            "rewards": [
+                {"id": "won", "when": {"stage": "won"}, "to": "referrer",
+                 "menu": [{"kind": "credit", "amount": 2000, "currency": "USD", "label": "$20 credit"},
+                          {"kind": "custom", "label": "a T-shirt"}]},
+                {"id": "tier3", "when": {"won_count": 3}, "to": "referrer",
+                 "menu": [{"kind": "custom", "label": "A year free"}]},
+                {"id": "friend", "when": {"stage": "lead"}, "to": "referee",
+                 "menu": [{"kind": "custom", "label": "Welcome gift"}]}]
+        }))
+        .unwrap();
+        let lines = reward_lines(&config, 1);
+        assert_eq!(lines.len(), 2, "the referee's reward is not the participant's");
+        assert_eq!(lines[0].text, "$20 credit or a T-shirt for each friend who reaches “became a customer”.");
+        assert_eq!(lines[1].progress, Some((1, 3)));
+    }
+}
