@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use futures_util::future::join_all;
 
 use goodword::clock::{Clock, SystemClock};
-use goodword::config::{DatabaseUrl, Settings};
+use goodword::config::{DatabaseUrl, Settings, SqliteSynchronous};
 use goodword::crypto::Keys;
 use goodword::domain::ProgramSlug;
 use goodword::domain::program::parse_config;
@@ -35,8 +35,13 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Seeding commits one transaction per participant: `synchronous=NORMAL`
+/// (WAL) spares an fsync per commit there. The server under test keeps its
+/// own setting (`full` by default).
 fn settings(path: &str) -> Settings {
-    Settings::local(DatabaseUrl::Sqlite(path.to_string()))
+    let mut settings = Settings::local(DatabaseUrl::Sqlite(path.to_string()));
+    settings.sqlite_synchronous = SqliteSynchronous::Normal;
+    settings
 }
 
 fn seed(path: &str, codes_path: &str, n: usize) -> anyhow::Result<()> {

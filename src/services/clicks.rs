@@ -29,6 +29,8 @@ pub const BATCH_MAX: usize = 500;
 pub const BATCH_WAIT: Duration = Duration::from_secs(1);
 /// Two opens of one link by one visitor within this are one click.
 pub const DUPLICATE_WINDOW: time::Duration = time::Duration::hours(1);
+/// How long shutdown waits for an unreachable database.
+pub const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(30);
 /// Salts older than this are deleted; their hashes become anonymous.
 pub const SALT_KEEP_DAYS: i64 = 31;
 
@@ -142,7 +144,7 @@ impl Writer {
                     Err(RecvTimeoutError::Timeout) => break,
                 }
             }
-            self.write_with_retry(&mut batch);
+            self.write_with_retry(&mut batch, closed);
             for ack in acks.drain(..) {
                 let _ = ack.send(());
             }
@@ -158,20 +160,33 @@ impl Writer {
                 Message::Shutdown => {}
             }
         }
-        self.write_with_retry(&mut batch);
+        self.write_with_retry(&mut batch, true);
         for ack in acks {
             let _ = ack.send(());
         }
     }
 
     /// Writes the batch, retrying while the database is unreachable: a
-    /// click once answered is not given up on.
-    fn write_with_retry(&mut self, batch: &mut Vec<NewClick>) {
+    /// click once answered is not given up on while the server runs. At
+    /// shutdown the retries stop after [`SHUTDOWN_PATIENCE`], so that a
+    /// lost database cannot keep the process from exiting; what is given
+    /// up is logged with its count.
+    fn write_with_retry(&mut self, batch: &mut Vec<NewClick>, shutting_down: bool) {
         if batch.is_empty() {
             return;
         }
+        let started = Instant::now();
         let mut delay = Duration::from_millis(50);
         loop {
+            if shutting_down && started.elapsed() > SHUTDOWN_PATIENCE {
+                tracing::error!(
+                    clicks = batch.len(),
+                    "the database stayed unreachable at shutdown; these clicks are lost"
+                );
+                self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
+                batch.clear();
+                return;
+            }
             match self.write(batch) {
                 Ok(()) => {
                     self.queued.fetch_sub(batch.len(), Ordering::Relaxed);

@@ -9,7 +9,6 @@ use crate::domain::FieldError;
 use crate::domain::csv_import::{self, CsvError};
 use crate::storage::Db;
 
-use super::ServiceResult;
 use super::participants::{self, EnrolInput};
 use super::programs::Program;
 
@@ -61,11 +60,12 @@ pub enum ImportError {
 
 /// Enrols every row of `bytes` into `program`.
 ///
-/// Rows are enrolled one by one, each in its own transaction, through
-/// [`participants::enrol`]: a row is never half-enrolled, a failure of the
-/// database stops the import with the rows before it kept (importing the
-/// file again finds them "already enrolled"), and a person enrolled
-/// concurrently through the API is matched rather than duplicated.
+/// Every row is parsed as the enrol form's fields are, and the good ones
+/// are enrolled by [`participants::enrol_many`]: idempotent as a single
+/// enrolment is, a person twice in the file is enrolled once, and a
+/// person enrolled concurrently through the API is matched rather than
+/// duplicated. A database failure stops the import with the chunks before
+/// it kept; importing the file again finds them "already enrolled".
 pub async fn import_csv(
     db: &Db,
     keys: &Keys,
@@ -75,22 +75,37 @@ pub async fn import_csv(
     now: PrimitiveDateTime,
 ) -> Result<ImportReport, ImportError> {
     let file = csv_import::parse(bytes)?;
-    let mut report = ImportReport { ignored_columns: file.ignored_columns, ..ImportReport::default() };
-    let mut done = Vec::with_capacity(file.rows.len());
+    let mut rows = Vec::with_capacity(file.rows.len());
+    let mut inputs = Vec::new();
+    // Which report row each input belongs to.
+    let mut owners = Vec::new();
     for row in file.rows {
         let v = &row.values;
-        let (outcome, participant_id) = match row.problem {
-            Some(problem) => (RowOutcome::Refused(vec![problem]), None),
+        let outcome = match row.problem {
+            Some(problem) => RowOutcome::Refused(vec![problem]),
             None => {
                 match EnrolInput::parse(&v.email, v.name.as_deref(), v.external_id.as_deref(), v.timezone.as_deref()) {
-                    Err(errors) => (RowOutcome::Refused(errors), None),
-                    Ok(input) => enrol_row(db, keys, &actor, program, input, now).await?,
+                    Err(errors) => RowOutcome::Refused(errors),
+                    Ok(input) => {
+                        owners.push(rows.len());
+                        inputs.push(input);
+                        // Settled below, once enrolled.
+                        RowOutcome::AlreadyEnrolled
+                    }
                 }
             }
         };
-        done.push(RowReport { line: row.line, email: v.email.trim().to_string(), outcome, participant_id });
+        rows.push(RowReport { line: row.line, email: v.email.trim().to_string(), outcome, participant_id: None });
     }
-    for row in &done {
+    let enrolled = participants::enrol_many(db, keys, actor, program, inputs, now).await?;
+    debug_assert_eq!(enrolled.len(), owners.len(), "one answer per input");
+    for (at, enrolled) in owners.into_iter().zip(enrolled) {
+        let row = &mut rows[at];
+        row.outcome = if enrolled.created { RowOutcome::Created } else { RowOutcome::AlreadyEnrolled };
+        row.participant_id = Some(enrolled.participant.row.id);
+    }
+    let mut report = ImportReport { ignored_columns: file.ignored_columns, ..ImportReport::default() };
+    for row in &rows {
         match row.outcome {
             RowOutcome::Created => report.created += 1,
             RowOutcome::AlreadyEnrolled => report.already_enrolled += 1,
@@ -99,20 +114,7 @@ pub async fn import_csv(
     }
     // Refused rows first: they are what the person has to act on. The sort
     // is stable, so each group keeps the order of the file.
-    done.sort_by_key(|r| !matches!(r.outcome, RowOutcome::Refused(_)));
-    report.rows = done;
+    rows.sort_by_key(|r| !matches!(r.outcome, RowOutcome::Refused(_)));
+    report.rows = rows;
     Ok(report)
-}
-
-async fn enrol_row(
-    db: &Db,
-    keys: &Keys,
-    actor: &str,
-    program: &Program,
-    input: EnrolInput,
-    now: PrimitiveDateTime,
-) -> ServiceResult<(RowOutcome, Option<String>)> {
-    let enrolled = participants::enrol(db, keys, actor.to_string(), program, input, now).await?;
-    let outcome = if enrolled.created { RowOutcome::Created } else { RowOutcome::AlreadyEnrolled };
-    Ok((outcome, Some(enrolled.participant.row.id)))
 }

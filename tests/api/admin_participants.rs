@@ -211,6 +211,18 @@ async fn a_viewer_reads_participants_but_can_neither_enrol_nor_import() {
     assert_eq!(resp.status(), 403);
     assert_eq!(upload(&app, &viewer, b"email\nsneaky@example.com\n".to_vec(), true).await.status(), 403);
     assert!(everyone(&app, &program).await.is_empty());
+
+    let ann = enrol(&app, &program, "ann@example.com").await;
+    let page = format!("/admin/participants/{}", ann.row.id);
+    let html = get_with(&viewer, &app.url(&page)).await.text().await.unwrap();
+    assert!(html.contains("ann@example.com") && !html.contains("/disable"), "read only: {html}");
+    let link = ann.link.unwrap();
+    let resp = app.submit(&viewer, &page, &format!("/admin/links/{}/disable", link.id), &[]).await;
+    assert_eq!(resp.status(), 403);
+    let resp = app.submit(&viewer, &page, &format!("{page}/links"), &[("code", "viewer-link")]).await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(participants::links_of(&app.state.db, &ann.row.id).await.unwrap().len(), 1);
+    assert!(participants::links_of(&app.state.db, &ann.row.id).await.unwrap()[0].disabled_at.is_none());
 }
 
 #[actix_web::test]
@@ -334,16 +346,22 @@ async fn an_unknown_participant_or_link_is_not_found() {
 }
 
 #[actix_web::test]
-async fn zz_timing_probe() {
+async fn a_person_twice_in_a_file_or_enrolled_before_is_enrolled_once() {
     let (app, program) = app_with_program().await;
-    let mut csv = String::from("email,name\n");
-    for i in 0..10_000 {
-        csv.push_str(&format!("p{i}@example.com,P {i}\n"));
-    }
-    let t = std::time::Instant::now();
-    let resp = upload(&app, &app.client, csv.into_bytes(), true).await;
-    let status = resp.status();
-    let len = resp.text().await.unwrap().len();
-    eprintln!("PROBE status={status} html={len} took={:?}", t.elapsed());
-    assert_eq!(everyone(&app, &program).await.len(), 1000);
+    enrol(&app, &program, "ann@example.com").await;
+    let csv = "email,external_id\n\
+               ANN+csv@example.com,\n\
+               bo@example.com,crm-2\n\
+               bo.other@example.com,crm-2\n\
+               cy@example.com,\n";
+    let resp = upload(&app, &app.client, csv.as_bytes().to_vec(), true).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    let stat = |n: usize, label: &str| {
+        format!("<span class=\"stat__value\">{n}</span><span class=\"stat__label\">{label}</span>")
+    };
+    assert!(html.contains(&stat(2, "enrolled now")), "bo and cy: {html}");
+    assert!(html.contains(&stat(2, "already enrolled")), "ann, and bo again by external id");
+    assert!(html.contains(&stat(0, "refused")));
+    assert_eq!(everyone(&app, &program).await.len(), 3);
 }

@@ -60,7 +60,7 @@ fn admin_create_refuses_a_short_password() {
 #[actix_web::test]
 async fn owner_created_by_the_cli_signs_in_and_setup_is_skipped() {
     let app = spawn_app().await;
-    let out = goodword(&app.db, &["admin", "create", "--email", "ops@example.com"], "a long enough secret\n");
+    let out = goodword(app.db(), &["admin", "create", "--email", "ops@example.com"], "a long enough secret\n");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(app.get("/admin/setup").await.status(), 404);
     let client = browser();
@@ -70,7 +70,7 @@ async fn owner_created_by_the_cli_signs_in_and_setup_is_skipped() {
 #[actix_web::test]
 async fn key_created_by_the_cli_is_accepted_by_the_api() {
     let app = spawn_app().await;
-    let out = goodword(&app.db, &["api-key", "create", "--name", "deploy"], "");
+    let out = goodword(app.db(), &["api-key", "create", "--name", "deploy"], "");
     let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let resp = browser().get(app.url("/api/v1/me")).bearer_auth(&key).send().await.unwrap();
     assert_eq!(resp.status(), 200);

@@ -89,8 +89,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Stops the server gracefully, as SIGTERM does.
     pub handle: ServerHandle,
-    pub db: TestDatabase,
-    server: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
+    db: Option<TestDatabase>,
+    server: Option<actix_web::rt::task::JoinHandle<std::io::Result<()>>>,
 }
 
 /// Starts goodword as `serve` does, on a fresh database.
@@ -113,7 +113,7 @@ pub async fn spawn_app_on(db: TestDatabase, configure: impl FnOnce(&mut Settings
     let state = app.state();
     let handle = app.handle();
     let server = actix_web::rt::spawn(app.run_until_stopped());
-    TestApp { address, clock, state, client: browser(), handle, db, server }
+    TestApp { address, clock, state, client: browser(), handle, db: Some(db), server: Some(server) }
 }
 
 /// A client that behaves like a browser for our purposes: it keeps cookies
@@ -134,13 +134,28 @@ pub fn extract(haystack: &str, start: &str, end: &str) -> Option<String> {
     Some(haystack[from..from + len].to_string())
 }
 
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Write the clicks still queued while the test's database exists;
+        // dropping it first would leave the writer nothing to write to.
+        self.state.clicks.shutdown();
+    }
+}
+
 impl TestApp {
     /// Stops the server as SIGTERM does (in-flight requests finish, queued
     /// clicks are written) and hands back its database.
-    pub async fn stop(self) -> TestDatabase {
+    pub async fn stop(mut self) -> TestDatabase {
         self.handle.stop(true).await;
-        self.server.await.expect("server task").expect("server ran");
-        self.db
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server ran");
+        }
+        self.db.take().expect("the database is there until stop")
+    }
+
+    /// The test's database.
+    pub fn db(&self) -> &TestDatabase {
+        self.db.as_ref().expect("the database is there until stop")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -53,12 +53,12 @@ async fn healthz_and_readyz_answer_when_all_is_well() {
 #[actix_web::test]
 async fn readyz_is_503_when_the_database_is_unreachable() {
     let app = spawn_app().await;
-    if app.db.is_postgres() {
-        app.db.drop_now();
+    if app.db().is_postgres() {
+        app.db().drop_now();
     } else {
         // Replace the SQLite file by a folder: new connections cannot open
         // it, and the pool's existing ones are told to go away.
-        let goodword::config::DatabaseUrl::Sqlite(path) = &app.db.url else { unreachable!() };
+        let goodword::config::DatabaseUrl::Sqlite(path) = &app.db().url else { unreachable!() };
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{path}{suffix}"));
         }
@@ -111,7 +111,7 @@ async fn stylesheet_is_served_from_the_binary() {
 #[actix_web::test]
 async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync() {
     let app = spawn_app().await;
-    if app.db.is_postgres() {
+    if app.db().is_postgres() {
         // The pragmas are SQLite's; on PostgreSQL check the connection works.
         assert_eq!(app.get("/readyz").await.status(), 200);
         return;
