@@ -114,6 +114,12 @@ stop_server() {
     [ "$rc" -eq 0 ] || log "server exited with status $rc"
 }
 
+# The server's own count of redirects answered (302s of the route /r/{code}).
+redirects_answered() {
+    curl -s "http://127.0.0.1:$1/metrics" |
+        awk '/^goodword_http_requests_total\{/ && /route="\/r\/\{code\}"/ && /status="302"/ { n += $NF } END { print n + 0 }'
+}
+
 # wrk latency "394.00us" / "2.31ms" / "1.02s" → milliseconds.
 to_ms() {
     awk -v v="$1" 'BEGIN {
@@ -168,8 +174,16 @@ for round in $(seq 1 "$ROUNDS"); do
     SERVER_PID=$!
     wait_for "http://127.0.0.1:$port/readyz" 200 "$SERVER_PID"
     measure "http://127.0.0.1:$port" "$SERVER_PID" "$WORK/wrk-goodword-$round.txt"
-    answered="$(curl -s "http://127.0.0.1:$port/metrics" |
-        awk '/^goodword_http_requests_total\{/ && /route="\/r\/\{code\}"/ && /status="302"/ { n += $NF } END { print n + 0 }')"
+    # Requests that wrk abandoned at its deadline may still be in the
+    # server (waiting for room in the click queue); they are answered and
+    # counted after wrk has gone. Read the count once it stops moving.
+    answered="$(redirects_answered "$port")"
+    for _ in $(seq 1 30); do
+        sleep 1
+        now="$(redirects_answered "$port")"
+        [ "$now" = "$answered" ] && break
+        answered="$now"
+    done
     stop_server
     REDIRECTS_TOTAL=$((REDIRECTS_TOTAL + answered))
     rows="$("$SEED" count "$DB")"

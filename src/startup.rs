@@ -72,6 +72,7 @@ impl Application {
         let state =
             web::Data::new(AppState::new(settings, db, clock, Keys::from_secret(&secret), Arc::new(Metrics::new())));
         let app_state = state.clone();
+        let workers = worker_count();
         let server = HttpServer::new(move || {
             // Outermost last: metrics see the final status; headers reach
             // every response, error pages and panics included.
@@ -84,7 +85,12 @@ impl Application {
                 .wrap(security_headers(https))
                 .wrap(from_fn(observe))
         })
-        .workers(worker_count())
+        .workers(workers)
+        // Blocking work is database work (and argon2): together the workers
+        // get as many threads as the pool has connections. The default
+        // (512 / cores each) lets a burst of link-cache misses start dozens
+        // of threads that only wait for a connection, and grow memory.
+        .worker_max_blocking_threads((POOL_SIZE as usize).div_ceil(workers))
         .shutdown_timeout(10)
         .listen(listener)?
         .run();

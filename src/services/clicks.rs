@@ -1,8 +1,10 @@
 //! Recording clicks off the response path. The redirect hands a click to
 //! an in-memory queue and answers; one writer thread commits the queue in
-//! batches (up to 500 clicks, or what arrived within a second), hashes the
-//! IPs with the day's salt, and flags duplicates. A flush on shutdown
-//! writes whatever is still queued.
+//! batches (what is queued, up to 5,000 clicks, or what arrived within a
+//! second), hashes the IPs with the day's salt, and flags duplicates. The
+//! queue is bounded: when the writer falls behind, the redirect waits for
+//! room instead of dropping a click or growing without limit. A flush on
+//! shutdown writes whatever is still queued.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -15,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use time::PrimitiveDateTime;
+use time::{Date, PrimitiveDateTime};
+use tokio::sync::Notify;
 
 use crate::crypto::{SigningKey, random_token};
 use crate::storage::clicks::{self, ClickRow};
@@ -23,10 +26,15 @@ use crate::storage::{Db, DbConnection, StorageResult, ip_salts, write_transactio
 
 use super::link_cache::CachedLink;
 
-/// Clicks written in one transaction at most.
-pub const BATCH_MAX: usize = 500;
+/// Clicks written in one transaction at most. A batch takes what is
+/// queued, so under load few large transactions replace many small ones:
+/// each commit rewrites every index page it touched, and syncs the WAL.
+pub const BATCH_MAX: usize = 5_000;
 /// How long a click may wait in the queue.
 pub const BATCH_WAIT: Duration = Duration::from_secs(1);
+/// Clicks queued or being written at most (a few MB); beyond this the
+/// redirect waits until the writer has made room.
+pub const QUEUE_MAX: usize = 20_000;
 /// Two opens of one link by one visitor within this are one click.
 pub const DUPLICATE_WINDOW: time::Duration = time::Duration::hours(1);
 /// How long shutdown waits for an unreachable database.
@@ -57,7 +65,10 @@ enum Message {
 /// The handle the web layer records clicks through.
 pub struct ClickRecorder {
     tx: Sender<Message>,
+    /// Clicks queued or being written.
     queued: Arc<AtomicUsize>,
+    /// Signalled by the writer whenever it has written a batch.
+    room: Arc<Notify>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -66,16 +77,34 @@ impl ClickRecorder {
     pub fn start(db: Db, ip_key: SigningKey) -> Self {
         let (tx, rx) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
-        let writer = Writer { db, ip_key, salts: HashMap::new(), seen: HashMap::new(), queued: queued.clone() };
+        let room = Arc::new(Notify::new());
+        let writer = Writer {
+            db,
+            ip_key,
+            salts: HashMap::new(),
+            today: None,
+            seen: HashMap::new(),
+            queued: queued.clone(),
+            room: room.clone(),
+        };
         let handle = std::thread::Builder::new()
             .name("click-writer".into())
             .spawn(move || writer.run(rx))
             .expect("the click writer thread starts");
-        Self { tx, queued, writer: Mutex::new(Some(handle)) }
+        Self { tx, queued, room, writer: Mutex::new(Some(handle)) }
     }
 
-    /// Queues a click; never blocks.
-    pub fn record(&self, click: NewClick) {
+    /// Queues a click. Returns at once unless [`QUEUE_MAX`] clicks are
+    /// waiting; then it waits (without blocking the thread) until the writer
+    /// has made room. Cancelled while waiting, the click is not queued.
+    pub async fn record(&self, click: NewClick) {
+        while self.queued.load(Ordering::Relaxed) >= QUEUE_MAX {
+            let room = self.room.notified();
+            if self.queued.load(Ordering::Relaxed) < QUEUE_MAX {
+                break;
+            }
+            room.await;
+        }
         self.queued.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(Message::Click(Box::new(click))).is_err() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
@@ -117,15 +146,65 @@ struct Writer {
     ip_key: SigningKey,
     /// day (YYYY-MM-DD) → salt
     salts: HashMap<String, String>,
+    /// The salt of the day asked for last: nearly every click's.
+    today: Option<(Date, String)>,
     /// hash of (link, ip hash, user agent) → last click time: answers most
     /// duplicate questions without the database.
     seen: HashMap<u64, PrimitiveDateTime>,
     queued: Arc<AtomicUsize>,
+    room: Arc<Notify>,
+}
+
+/// A batch on its way to the database: the rows, with the raw IPs kept
+/// beside them until they are hashed.
+struct Pending {
+    rows: Vec<ClickRow>,
+    ips: Vec<Option<IpAddr>>,
+}
+
+impl Pending {
+    fn new() -> Self {
+        Self { rows: Vec::with_capacity(BATCH_MAX), ips: Vec::with_capacity(BATCH_MAX) }
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Takes a click's fields (no copies); hash and duplicate flag follow
+    /// when the batch is written.
+    fn push(&mut self, click: NewClick) {
+        let NewClick { id, link, at, channel, mut user_agent, referrer_host, ip, is_bot } = click;
+        let cut = truncate_utf8(&user_agent, 256).len();
+        user_agent.truncate(cut);
+        self.rows.push(ClickRow {
+            id,
+            link_id: link.link.link_id.clone(),
+            program_id: link.link.program_id.clone(),
+            at,
+            channel,
+            user_agent,
+            referrer_host,
+            ip_hash: String::new(),
+            is_bot,
+            is_duplicate: false,
+        });
+        self.ips.push(ip);
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.ips.clear();
+    }
 }
 
 impl Writer {
     fn run(mut self, rx: Receiver<Message>) {
-        let mut batch: Vec<NewClick> = Vec::with_capacity(BATCH_MAX);
+        let mut batch = Pending::new();
         let mut acks: Vec<Sender<()>> = Vec::new();
         loop {
             // Wait for the first message of a batch, however long it takes.
@@ -137,7 +216,12 @@ impl Writer {
             }
             let deadline = Instant::now() + BATCH_WAIT;
             while !closed && batch.len() < BATCH_MAX && acks.is_empty() {
-                match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                // What is queued already joins this batch without waiting.
+                let msg = match rx.try_recv() {
+                    Ok(msg) => Ok(msg),
+                    Err(_) => rx.recv_timeout(deadline.saturating_duration_since(Instant::now())),
+                };
+                match msg {
                     Ok(Message::Click(c)) => batch.push(*c),
                     Ok(Message::Flush(ack)) => acks.push(ack),
                     Ok(Message::Shutdown) | Err(RecvTimeoutError::Disconnected) => closed = true,
@@ -159,6 +243,9 @@ impl Writer {
                 Message::Flush(ack) => acks.push(ack),
                 Message::Shutdown => {}
             }
+            if batch.len() >= BATCH_MAX {
+                self.write_with_retry(&mut batch, true);
+            }
         }
         self.write_with_retry(&mut batch, true);
         for ack in acks {
@@ -171,7 +258,7 @@ impl Writer {
     /// shutdown the retries stop after [`SHUTDOWN_PATIENCE`], so that a
     /// lost database cannot keep the process from exiting; what is given
     /// up is logged with its count.
-    fn write_with_retry(&mut self, batch: &mut Vec<NewClick>, shutting_down: bool) {
+    fn write_with_retry(&mut self, batch: &mut Pending, shutting_down: bool) {
         if batch.is_empty() {
             return;
         }
@@ -185,12 +272,14 @@ impl Writer {
                 );
                 self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
                 batch.clear();
+                self.room.notify_waiters();
                 return;
             }
             match self.write(batch) {
                 Ok(()) => {
                     self.queued.fetch_sub(batch.len(), Ordering::Relaxed);
                     batch.clear();
+                    self.room.notify_waiters();
                     return;
                 }
                 Err(e) => {
@@ -202,36 +291,28 @@ impl Writer {
         }
     }
 
-    fn write(&mut self, batch: &[NewClick]) -> StorageResult<()> {
+    /// Hashes the IPs, flags duplicates and inserts the batch in one
+    /// transaction. Only a committed batch updates what this process has
+    /// seen, so a retry flags exactly what the first attempt would have.
+    fn write(&mut self, batch: &mut Pending) -> StorageResult<()> {
         let mut conn = self.db.get()?;
-        let mut rows = Vec::with_capacity(batch.len());
-        for click in batch {
-            let ip_hash = match click.ip {
+        // Opens of this batch: key → time, consulted before `seen`.
+        let mut fresh: HashMap<u64, PrimitiveDateTime> = HashMap::new();
+        for (row, ip) in batch.rows.iter_mut().zip(&batch.ips) {
+            row.ip_hash = match *ip {
                 Some(ip) => {
-                    let salt = self.salt_for(&mut conn, click.at)?;
-                    hash_ip(&self.ip_key, &salt, ip)
+                    self.load_salt(&mut conn, row.at)?;
+                    let salt = self.today.as_ref().map_or("", |(_, salt)| salt.as_str());
+                    hash_ip(&self.ip_key, salt, ip)
                 }
                 None => String::new(),
             };
-            let user_agent = truncate_utf8(&click.user_agent, 256).to_string();
-            let is_duplicate =
-                self.is_duplicate(&mut conn, &click.link.link.link_id, &ip_hash, &user_agent, click.at)?;
-            rows.push(ClickRow {
-                id: click.id.clone(),
-                link_id: click.link.link.link_id.clone(),
-                program_id: click.link.link.program_id.clone(),
-                at: click.at,
-                channel: click.channel.clone(),
-                user_agent,
-                referrer_host: click.referrer_host.clone(),
-                ip_hash,
-                is_bot: click.is_bot,
-                is_duplicate,
-            });
+            row.is_duplicate = self.is_duplicate(&mut conn, &mut fresh, row)?;
         }
-        write_transaction(&mut conn, |c| clicks::insert_batch(c, &rows))?;
+        write_transaction(&mut conn, |c| clicks::insert_batch(c, &batch.rows))?;
+        self.seen.extend(fresh);
         if self.seen.len() > 200_000 {
-            let newest = batch.last().map(|c| c.at);
+            let newest = batch.rows.last().map(|c| c.at);
             if let Some(newest) = newest {
                 self.seen.retain(|_, at| *at + DUPLICATE_WINDOW > newest);
             }
@@ -240,37 +321,45 @@ impl Writer {
     }
 
     fn is_duplicate(
-        &mut self,
+        &self,
         conn: &mut DbConnection,
-        link_id: &str,
-        ip_hash: &str,
-        ua: &str,
-        at: PrimitiveDateTime,
+        fresh: &mut HashMap<u64, PrimitiveDateTime>,
+        row: &ClickRow,
     ) -> StorageResult<bool> {
+        let (link_id, ip_hash, ua, at) = (row.link_id.as_str(), row.ip_hash.as_str(), row.user_agent.as_str(), row.at);
         let key = {
             let mut h = DefaultHasher::new();
             (link_id, ip_hash, ua).hash(&mut h);
             h.finish()
         };
-        let duplicate = match self.seen.get(&key) {
+        let duplicate = match fresh.get(&key).or_else(|| self.seen.get(&key)) {
             Some(last) if *last + DUPLICATE_WINDOW > at && *last <= at => true,
             // Not seen by this process lately: another server (or this one
             // before a restart) may have.
             _ => !ip_hash.is_empty() && clicks::seen_since(conn, link_id, ip_hash, ua, at - DUPLICATE_WINDOW)?,
         };
-        self.seen.insert(key, at);
+        fresh.insert(key, at);
         Ok(duplicate)
     }
 
-    fn salt_for(&mut self, conn: &mut DbConnection, at: PrimitiveDateTime) -> StorageResult<String> {
-        let day = at.date().to_string();
-        if let Some(salt) = self.salts.get(&day) {
-            return Ok(salt.clone());
+    /// Makes `today` hold the salt of `at`'s day.
+    fn load_salt(&mut self, conn: &mut DbConnection, at: PrimitiveDateTime) -> StorageResult<()> {
+        let date = at.date();
+        if self.today.as_ref().is_some_and(|(d, _)| *d == date) {
+            return Ok(());
         }
-        let salt = day_salt(conn, &day, at)?;
-        self.salts.retain(|d, _| *d >= day);
-        self.salts.insert(day, salt.clone());
-        Ok(salt)
+        let day = date.to_string();
+        let salt = match self.salts.get(&day) {
+            Some(salt) => salt.clone(),
+            None => {
+                let salt = day_salt(conn, &day, at)?;
+                self.salts.retain(|d, _| *d >= day);
+                self.salts.insert(day, salt.clone());
+                salt
+            }
+        };
+        self.today = Some((date, salt));
+        Ok(())
     }
 }
 

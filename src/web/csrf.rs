@@ -52,6 +52,40 @@ pub fn same_origin(req: &HttpRequest, base_url: &str) -> bool {
     claimed.eq_ignore_ascii_case(&own)
 }
 
+/// The app state, or a 500 when it is missing (a wiring mistake).
+pub fn app_state(req: &HttpRequest) -> Result<&web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::Internal("app state missing".into()))
+}
+
+/// Refuses a form sent from another site (403).
+pub fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+    if same_origin(req, &state.settings.base_url) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("This form was not sent from this site. Reload the page and try again.".into()))
+    }
+}
+
+/// Refuses a form whose token is missing or not this browser's and
+/// session's (403).
+pub fn check_token(req: &HttpRequest, state: &AppState, sent: Option<&str>) -> Result<(), AppError> {
+    let browser = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string());
+    let session = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+    let valid = match (sent, browser) {
+        (Some(sent), Some(browser)) => {
+            crate::crypto::constant_time_eq(&token_for(&state.keys, &browser, session.as_deref()), sent)
+        }
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "This form has expired or was not sent from this site. Reload the page and try again.".into(),
+        ))
+    }
+}
+
 #[derive(Deserialize)]
 struct CsrfField {
     #[serde(rename = "csrf_token")]
@@ -70,13 +104,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let req = req.clone();
         let mut payload = payload.take();
         Box::pin(async move {
-            let state =
-                req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::Internal("app state missing".into()))?;
-            if !same_origin(&req, &state.settings.base_url) {
-                return Err(AppError::Forbidden(
-                    "This form was not sent from this site. Reload the page and try again.".into(),
-                ));
-            }
+            let state = app_state(&req)?;
+            check_origin(&req, state)?;
             let body = web::Bytes::from_request(&req, &mut payload).await.map_err(|e| {
                 let status = e.as_response_error().status_code();
                 if status == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -86,20 +115,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 }
             })?;
             let field: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfField { token: None });
-            let browser = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string());
-            let session = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
-            let valid = match (field.token, browser) {
-                (Some(sent), Some(browser)) => {
-                    let expected = token_for(&state.keys, &browser, session.as_deref());
-                    crate::crypto::constant_time_eq(&expected, &sent)
-                }
-                _ => false,
-            };
-            if !valid {
-                return Err(AppError::Forbidden(
-                    "This form has expired or was not sent from this site. Reload the page and try again.".into(),
-                ));
-            }
+            check_token(&req, state, field.token.as_deref())?;
             serde_urlencoded::from_bytes::<T>(&body)
                 .map(CsrfForm)
                 .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))

@@ -14,9 +14,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
 
 use super::FORM_LIMIT;
-use super::csrf::{CSRF_COOKIE, CSRF_FIELD, SESSION_COOKIE, same_origin, token_for};
+use super::csrf::{CSRF_FIELD, app_state, check_origin, check_token};
 use super::error::AppError;
-use super::state::AppState;
 
 /// The largest file an upload form takes by default (2 MiB).
 pub const UPLOAD_LIMIT: usize = 2 * 1024 * 1024;
@@ -108,13 +107,8 @@ impl<const LIMIT: usize> FromRequest for CsrfMultipart<LIMIT> {
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
-            let state =
-                req.app_data::<web::Data<AppState>>().ok_or_else(|| AppError::Internal("app state missing".into()))?;
-            if !same_origin(&req, &state.settings.base_url) {
-                return Err(AppError::Forbidden(
-                    "This form was not sent from this site. Reload the page and try again.".into(),
-                ));
-            }
+            let state = app_state(&req)?;
+            check_origin(&req, state)?;
             // A body announced as too large is refused before a byte of it is read.
             let declared = req
                 .headers()
@@ -125,20 +119,7 @@ impl<const LIMIT: usize> FromRequest for CsrfMultipart<LIMIT> {
                 return Err(AppError::PayloadTooLarge);
             }
             let form = collect::<LIMIT>(Multipart::new(req.headers(), payload)).await?;
-            let browser = req.cookie(CSRF_COOKIE).map(|c| c.value().to_string());
-            let session = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
-            let valid = match (form.field(CSRF_FIELD), browser) {
-                (Some(sent), Some(browser)) => {
-                    let expected = token_for(&state.keys, &browser, session.as_deref());
-                    crate::crypto::constant_time_eq(&expected, sent)
-                }
-                _ => false,
-            };
-            if !valid {
-                return Err(AppError::Forbidden(
-                    "This form has expired or was not sent from this site. Reload the page and try again.".into(),
-                ));
-            }
+            check_token(&req, state, form.field(CSRF_FIELD))?;
             Ok(form)
         })
     }

@@ -7,7 +7,6 @@ use crate::domain::Permission;
 use crate::services::{accounts, api_keys, audit, programs, stats};
 use crate::web::auth::CurrentAdmin;
 use crate::web::error::AppResult;
-use crate::web::format::datetime;
 use crate::web::page::{Layout, PageCtx, Section};
 use crate::web::state::AppState;
 
@@ -72,16 +71,7 @@ pub async fn show(state: web::Data<AppState>, ctx: PageCtx, admin: CurrentAdmin)
         can_manage_keys: admin.user.role.can(Permission::ManageApiKeys),
         can_manage: admin.user.role.can(Permission::Manage),
         programs,
-        recent: recent
-            .into_iter()
-            .map(|r| AuditView {
-                at: datetime(&r.at),
-                actor: r.actor,
-                action: r.action,
-                subject: r.subject,
-                detail: r.detail,
-            })
-            .collect(),
+        recent: recent.into_iter().map(AuditView::from).collect(),
     };
     ctx.render(&page)
 }

@@ -62,19 +62,21 @@ pub async fn follow(req: HttpRequest, code: web::Path<String>, state: web::Data<
         return not_found("The person who shared it may have a newer link.");
     }
     let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let preview = is_link_preview(user_agent);
+    // Every preview fetcher is a bot: browsers are classified in one pass.
+    let bot = is_bot(user_agent);
+    let preview = bot && is_link_preview(user_agent);
     let click = NewClick {
-        id: nanoid::nanoid!(16),
+        id: nanoid::nanoid!(16, &nanoid::alphabet::SAFE, thread_random),
         link: Arc::clone(&link),
         at: state.clock.now_utc(),
         channel: channel(&req),
         user_agent: user_agent.to_string(),
         referrer_host: referrer_host(&req),
         ip,
-        is_bot: preview || is_bot(user_agent),
+        is_bot: bot,
     };
     let click_id = click.id.clone();
-    state.clicks.record(click);
+    state.clicks.record(click).await;
     if preview {
         return preview_page(&state, &link);
     }
@@ -91,6 +93,14 @@ pub async fn follow(req: HttpRequest, code: web::Path<String>, state: web::Data<
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(cookie)
         .finish())
+}
+
+/// Random bytes for click ids from the thread's generator (a CSPRNG seeded
+/// from the OS), not a generator seeded from the OS on every call.
+fn thread_random(size: usize) -> Vec<u8> {
+    let mut bytes = vec![0; size];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    bytes
 }
 
 /// The channel from `?c=…`, if it is a plausible channel name.
