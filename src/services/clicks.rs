@@ -32,9 +32,11 @@ use super::link_cache::CachedLink;
 pub const BATCH_MAX: usize = 5_000;
 /// How long a click may wait in the queue.
 pub const BATCH_WAIT: Duration = Duration::from_secs(1);
-/// Clicks queued or being written at most (a few MB); beyond this the
-/// redirect waits until the writer has made room.
-pub const QUEUE_MAX: usize = 20_000;
+/// Clicks queued or being written at most: the batch being written and
+/// the next one (about 4 MB). Beyond this the redirect waits until the
+/// writer has made room, so a writer that falls behind slows the redirect
+/// down instead of growing memory without limit.
+pub const QUEUE_MAX: usize = 2 * BATCH_MAX;
 /// Two opens of one link by one visitor within this are one click.
 pub const DUPLICATE_WINDOW: time::Duration = time::Duration::hours(1);
 /// How long shutdown waits for an unreachable database.

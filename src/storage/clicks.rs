@@ -8,6 +8,9 @@ use super::{DbConnection, StorageResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = clicks)]
+// NULL for `None`, not DEFAULT: SQLite has no DEFAULT in multi-row VALUES,
+// so with the default diesel would insert a batch one row at a time.
+#[diesel(treat_none_as_default_value = false)]
 pub struct ClickRow {
     pub id: String,
     pub link_id: String,

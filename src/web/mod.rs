@@ -30,6 +30,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(FORM_LIMIT))
         .app_data(web::FormConfig::default().limit(FORM_LIMIT))
         .app_data(api::json_config())
+        // The hot path first: routes are tried in order, and every dynamic
+        // route ahead of it would cost a pattern match per redirect.
+        .service(participant::redirect::follow)
         .service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
@@ -72,7 +75,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::participant::disable_link)
         .service(admin::participant::enable_link)
         // -- participant pages (redirect, landing, portal) --
-        .service(participant::redirect::follow)
         .service(participant::landing::show)
         .service(participant::landing::claim)
         .service(participant::portal::show)
