@@ -44,10 +44,15 @@ impl<T: Clone> Generations<T> {
     }
 
     fn insert(&mut self, key: String, value: T) {
+        self.insert_entry(key, Entry { value, at: Instant::now() });
+    }
+
+    /// Adds to the young generation, which becomes the old one when full.
+    fn insert_entry(&mut self, key: String, entry: Entry<T>) {
         if self.young.len() >= self.half {
             self.old = std::mem::take(&mut self.young);
         }
-        self.young.insert(key, Entry { value, at: Instant::now() });
+        self.young.insert(key, entry);
     }
 
     fn remove_where(&mut self, mut f: impl FnMut(&T) -> bool) {
@@ -94,10 +99,7 @@ impl LinkCache {
         let mut codes = self.codes.write().unwrap_or_else(|p| p.into_inner());
         let entry = codes.old.remove(code)?;
         let value = entry.value.clone();
-        if codes.young.len() >= codes.half {
-            codes.old = std::mem::take(&mut codes.young);
-        }
-        codes.young.insert(code.to_string(), entry);
+        codes.insert_entry(code.to_string(), entry);
         Some(value)
     }
 
@@ -130,15 +132,6 @@ impl LinkCache {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove_where(|v| v.as_ref().is_some_and(|l| l.link.program_id == program_id));
-    }
-
-    /// Forgets everything (tests, and a new program that may own codes
-    /// cached as unknown).
-    pub fn clear(&self) {
-        let mut codes = self.codes.write().unwrap_or_else(|p| p.into_inner());
-        codes.young.clear();
-        codes.old.clear();
-        self.programs.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     pub fn len(&self) -> usize {

@@ -54,10 +54,6 @@ pub fn seen_since(
     .get_result(conn)?)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> StorageResult<Option<ClickRow>> {
-    Ok(clicks::table.find(id).select(ClickRow::as_select()).first(conn).optional()?)
-}
-
 /// Counted clicks (not bots, not duplicates) of a program since `since`,
 /// as their times; the caller buckets them by day.
 pub fn counted_times_for_program(

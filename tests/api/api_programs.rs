@@ -22,6 +22,12 @@ async fn send(app: &TestApp, key: &str, method: reqwest::Method, path: &str, bod
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+async fn put_acme(app: &TestApp, key: &str) {
+    let body = json!({"name": "Acme", "destination_url": "https://acme.example/"});
+    let (status, _) = send(app, key, reqwest::Method::PUT, "/api/v1/programs/acme", Some(body)).await;
+    assert_eq!(status, 201);
+}
+
 #[actix_web::test]
 async fn put_creates_then_replaces_and_get_returns_defaults_filled_in() {
     let app = spawn_app().await;
@@ -114,14 +120,7 @@ async fn the_api_refuses_requests_without_a_key() {
 async fn participant_enrolment_is_idempotent_by_external_id_then_email() {
     let app = spawn_app().await;
     let key = key(&app).await;
-    send(
-        &app,
-        &key,
-        reqwest::Method::PUT,
-        "/api/v1/programs/acme",
-        Some(json!({"name": "Acme", "destination_url": "https://acme.example/"})),
-    )
-    .await;
+    put_acme(&app, &key).await;
     let path = "/api/v1/programs/acme/participants";
     let (status, first) = send(
         &app,
@@ -171,14 +170,7 @@ async fn participant_enrolment_is_idempotent_by_external_id_then_email() {
 async fn concurrent_enrolments_of_one_person_create_one_participant() {
     let app = spawn_app().await;
     let key = key(&app).await;
-    send(
-        &app,
-        &key,
-        reqwest::Method::PUT,
-        "/api/v1/programs/acme",
-        Some(json!({"name": "Acme", "destination_url": "https://acme.example/"})),
-    )
-    .await;
+    put_acme(&app, &key).await;
     let requests = (0..10).map(|_| {
         send(
             &app,
@@ -198,14 +190,7 @@ async fn concurrent_enrolments_of_one_person_create_one_participant() {
 async fn participant_validation_names_fields_and_unknown_ones() {
     let app = spawn_app().await;
     let key = key(&app).await;
-    send(
-        &app,
-        &key,
-        reqwest::Method::PUT,
-        "/api/v1/programs/acme",
-        Some(json!({"name": "Acme", "destination_url": "https://acme.example/"})),
-    )
-    .await;
+    put_acme(&app, &key).await;
     let path = "/api/v1/programs/acme/participants";
     let (status, body) =
         send(&app, &key, reqwest::Method::POST, path, Some(json!({"email": "nope", "name": "A"}))).await;

@@ -14,6 +14,16 @@ fn session_cookie(resp: &reqwest::Response) -> Option<String> {
         .map(|c| c.split(';').next().unwrap().trim_start_matches("gw_session=").to_string())
 }
 
+/// The whole `Set-Cookie` header of the session cookie.
+fn raw_session_cookie(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("gw_session="))
+        .expect("a session cookie is set")
+}
+
 async fn get_with_session(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
     browser().get(app.url(path)).header("Cookie", format!("gw_session={token}")).send().await.unwrap()
 }
@@ -23,13 +33,7 @@ async fn session_cookie_is_httponly_and_samesite_lax() {
     let app = spawn_app().await;
     app.setup_owner().await;
     let resp = app.login(&browser(), OWNER_EMAIL, PASSWORD).await;
-    let raw = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("gw_session="))
-        .unwrap();
+    let raw = raw_session_cookie(&resp);
     assert!(raw.contains("HttpOnly"), "{raw}");
     assert!(raw.contains("SameSite=Lax"), "{raw}");
     assert!(!raw.contains("Secure"), "plain http base URL: no Secure flag ({raw})");
@@ -42,13 +46,7 @@ async fn session_cookie_is_secure_when_the_base_url_is_https() {
     // the test client talks to the local port, which is its own origin.
     app.setup_owner().await;
     let resp = app.login(&browser(), OWNER_EMAIL, PASSWORD).await;
-    let raw = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|c| c.starts_with("gw_session="))
-        .unwrap();
+    let raw = raw_session_cookie(&resp);
     assert!(raw.contains("Secure"), "{raw}");
 }
 
