@@ -96,6 +96,14 @@ pub struct SettingsArgs {
     #[arg(long, env = "GOODWORD_REDIRECT_RATE_LIMIT", default_value_t = 1200, global = true)]
     pub redirect_rate_limit: u32,
     /// Log filter, e.g. `info` or `goodword=debug,actix_web=info`.
+    /// Folder of this server's click journal (default: beside the SQLite
+    /// file, or ./goodword-clicks with PostgreSQL). One per server.
+    #[arg(long, env = "GOODWORD_CLICK_JOURNAL", global = true)]
+    pub click_journal: Option<std::path::PathBuf>,
+    /// CPU priority of loading clicks into the database: `low` lets
+    /// redirects win the processor under a burst.
+    #[arg(long, env = "GOODWORD_CLICK_LOADER_PRIORITY", default_value = "low", global = true)]
+    pub click_loader_priority: LoaderPriority,
     #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,
 }
@@ -117,6 +125,13 @@ impl SqliteSynchronous {
 }
 
 /// Where the data lives; chosen by the scheme of `DATABASE_URL`.
+/// CPU priority of the click loader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoaderPriority {
+    Low,
+    Normal,
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A file path for the embedded SQLite database.
@@ -197,6 +212,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub allow_private_webhooks: bool,
     pub redirect_rate_limit: u32,
+    /// The click journal's folder.
+    pub click_journal: std::path::PathBuf,
+    pub click_loader_priority: LoaderPriority,
     pub log: String,
 }
 
@@ -217,6 +235,8 @@ impl Settings {
         {
             return Err(ConfigError::SecretKey);
         }
+        let click_journal =
+            args.click_journal.unwrap_or_else(|| crate::services::clicks::default_journal_path(&database));
         Ok(Self {
             database,
             bind: args.bind,
@@ -228,6 +248,8 @@ impl Settings {
             trusted_proxies: args.trusted_proxies,
             allow_private_webhooks: args.allow_private_webhooks,
             redirect_rate_limit: args.redirect_rate_limit,
+            click_journal,
+            click_loader_priority: args.click_loader_priority,
             log: args.log,
         })
     }
@@ -235,6 +257,10 @@ impl Settings {
     /// Defaults for tests and tools: `database`, any free local port.
     pub fn local(database: DatabaseUrl) -> Self {
         Self {
+            click_journal: crate::services::clicks::default_journal_path(&database),
+            // Tests and one-off commands share the processor with nothing
+            // that should win it.
+            click_loader_priority: LoaderPriority::Normal,
             database,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             base_url: "http://127.0.0.1:0".into(),

@@ -86,7 +86,7 @@ impl SigningKey {
     }
 
     fn mac_bytes(&self, message: &[u8]) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        let mut mac = self.hmac();
         mac.update(message);
         mac.finalize().into_bytes().to_vec()
     }
@@ -104,6 +104,12 @@ impl SigningKey {
     /// Raw HMAC bytes, for keyed hashes such as the click IP hash.
     pub fn mac(&self, message: &[u8]) -> Vec<u8> {
         self.mac_bytes(message)
+    }
+
+    /// An HMAC keyed with this key, to absorb a common prefix once and
+    /// clone for each message that follows it (the click IP hash).
+    pub fn hmac(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes keys of any length")
     }
 }
 

@@ -120,6 +120,19 @@ impl Metrics {
     }
 }
 
+/// The click pipeline's counters: journaled by this process, loaded into
+/// the database by it; the difference is what still waits in the journal.
+pub fn render_clicks(journaled: u64, loaded: u64) -> String {
+    format!(
+        "# HELP goodword_clicks_journaled_total Clicks written to this server's click journal.\n\
+         # TYPE goodword_clicks_journaled_total counter\n\
+         goodword_clicks_journaled_total {journaled}\n\
+         # HELP goodword_clicks_loaded_total Clicks this server loaded from its journal into the database.\n\
+         # TYPE goodword_clicks_loaded_total counter\n\
+         goodword_clicks_loaded_total {loaded}\n"
+    )
+}
+
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
@@ -138,5 +151,13 @@ mod tests {
         assert!(text.contains("goodword_http_request_duration_seconds_bucket{route=\"/r/{code}\",le=\"0.0005\"} 1"));
         assert!(text.contains("goodword_http_request_duration_seconds_count{route=\"/r/{code}\"} 2"));
         assert!(text.contains("goodword_db_pool_connections{backend=\"sqlite\",state=\"in_use\"} 1"));
+    }
+
+    #[test]
+    fn click_counters_are_rendered_as_counters() {
+        let text = render_clicks(7, 5);
+        assert!(text.contains("\ngoodword_clicks_journaled_total 7\n"));
+        assert!(text.contains("\ngoodword_clicks_loaded_total 5\n"));
+        assert!(text.contains("# TYPE goodword_clicks_loaded_total counter"));
     }
 }

@@ -69,8 +69,10 @@ impl Application {
             settings.base_url = format!("http://{}", listener.local_addr()?);
         }
         let https = settings.https();
-        let state =
-            web::Data::new(AppState::new(settings, db, clock, Keys::from_secret(&secret), Arc::new(Metrics::new())));
+        let journal = settings.click_journal.clone();
+        let state = AppState::new(settings, db, clock, Keys::from_secret(&secret), Arc::new(Metrics::new()))
+            .with_context(|| format!("cannot open the click journal {}", journal.display()))?;
+        let state = web::Data::new(state);
         let app_state = state.clone();
         let workers = worker_count();
         let server = HttpServer::new(move || {
@@ -116,11 +118,12 @@ impl Application {
         let housekeeping = jobs::spawn_housekeeping(self.state.clone());
         let result = self.server.await;
         housekeeping.abort();
-        // No request is in flight any more: write the clicks still queued.
+        // No request is in flight any more: journal what is buffered and
+        // load the journal into the database.
         let state = self.state.clone();
-        let queued = state.clicks.queued();
+        let pending = state.clicks.pending();
         let _ = web::block(move || state.clicks.shutdown()).await;
-        tracing::info!(clicks_flushed = queued, "server stopped");
+        tracing::info!(clicks_loaded_at_stop = pending, "server stopped");
         result
     }
 }

@@ -3,6 +3,7 @@
 //! `String` stands for an email address, a code, a role or a password.
 
 pub mod channel;
+pub mod click_id;
 pub mod code;
 pub mod csv_import;
 pub mod destination;

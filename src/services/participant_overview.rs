@@ -1,9 +1,9 @@
 //! Everything the admin shows about one participant — their program,
-//! links, recent clicks, referrals and counts — read in one trip to the
+//! links, clicks by channel, referrals and counts — read in one trip to the
 //! database so that the page sees one consistent moment.
 
 use crate::crypto::Keys;
-use crate::storage::clicks::{self, ClickRow};
+use crate::storage::clicks::{self, ChannelClicks};
 use crate::storage::links::{self, LinkRow};
 use crate::storage::participants::{self, ParticipantRow};
 use crate::storage::programs;
@@ -14,9 +14,6 @@ use super::ServiceResult;
 use super::participants::portal_token;
 use super::programs::Program;
 
-/// Clicks shown on the page; the rest are in the reports.
-pub const RECENT_CLICKS: i64 = 50;
-
 /// One participant as the admin sees them.
 #[derive(Debug, Clone)]
 pub struct Overview {
@@ -26,9 +23,8 @@ pub struct Overview {
     pub portal_token: String,
     /// Every link, disabled ones included, oldest first.
     pub links: Vec<LinkRow>,
-    /// The latest clicks on any of the links, newest first, bots and
-    /// duplicates included (flagged).
-    pub recent_clicks: Vec<ClickRow>,
+    /// Clicks on any of the links per channel, the busiest first.
+    pub channels: Vec<ChannelClicks>,
     /// Clicks that count: neither bots nor duplicates.
     pub counted_clicks: i64,
     /// Referrals, newest first.
@@ -50,7 +46,7 @@ pub async fn overview(db: &Db, keys: &Keys, id: &str) -> ServiceResult<Option<Ov
             Ok(Some(Overview {
                 portal_token: portal_token(&keys, &participant.id, &participant.portal_nonce),
                 links: links::for_participant(conn, &id)?,
-                recent_clicks: clicks::recent_for_participant(conn, &id, RECENT_CLICKS)?,
+                channels: clicks::channels_for_participant(conn, &id)?,
                 counted_clicks: clicks::counted_for_participant(conn, &id)?,
                 referrals: referrals::for_participant(conn, &id)?,
                 stage_counts: referrals::stage_counts_for_participant(conn, &id)?,

@@ -96,15 +96,16 @@ pub fn chart_days(now: PrimitiveDateTime) -> Vec<Date> {
     (0..CHART_DAYS).rev().map(|back| today - Duration::days(back)).collect()
 }
 
-/// Counts `times` per day of `days`; times outside them are ignored.
-pub fn bucket_by_day(days: &[Date], times: &[PrimitiveDateTime]) -> Vec<(Date, i64)> {
-    let mut counts: BTreeMap<Date, i64> = days.iter().map(|d| (*d, 0)).collect();
-    for t in times {
-        if let Some(n) = counts.get_mut(&t.date()) {
-            *n += 1;
+/// The count of each of `days` from per-day `counts` (a day without a row
+/// is 0); counts of other days are ignored.
+pub fn fill_days(days: &[Date], counts: &[(Date, i64)]) -> Vec<(Date, i64)> {
+    let mut filled: BTreeMap<Date, i64> = days.iter().map(|d| (*d, 0)).collect();
+    for (day, n) in counts {
+        if let Some(slot) = filled.get_mut(day) {
+            *slot += n;
         }
     }
-    counts.into_iter().collect()
+    filled.into_iter().collect()
 }
 
 /// Participants ordered for the leaderboard: most counted clicks first,
@@ -130,8 +131,7 @@ pub fn rank_participants(
 fn load(conn: &mut DbConnection, program_id: &str, now: PrimitiveDateTime) -> StorageResult<ProgramStats> {
     let days = chart_days(now);
     let since = PrimitiveDateTime::new(days[0], Time::MIDNIGHT);
-    let times = clicks::counted_times_for_program(conn, program_id, since)?;
-    let clicks_per_day = bucket_by_day(&days, &times);
+    let clicks_per_day = fill_days(&days, &clicks::counted_per_day_for_program(conn, program_id, since.date())?);
 
     let stages = StageCounts::from_rows(referrals::stage_counts_for_program(conn, program_id)?);
     let ranked = rank_participants(
@@ -199,20 +199,21 @@ mod tests {
     }
 
     #[test]
-    fn clicks_are_counted_on_their_day_and_outside_days_are_ignored() {
+    fn every_chart_day_gets_its_count_and_other_days_are_ignored() {
+        use time::macros::date;
         let days = chart_days(datetime!(2026-03-01 12:00));
-        let times = [
-            datetime!(2026-03-01 00:00),
-            datetime!(2026-03-01 23:59:59),
-            datetime!(2026-02-28 23:59:59),
-            datetime!(2026-01-30 23:59:59),
-            datetime!(2026-03-02 00:00),
+        let counts = [
+            (date!(2026 - 03 - 01), 2),
+            (date!(2026 - 02 - 28), 1),
+            (date!(2026 - 01 - 30), 5),
+            (date!(2026 - 03 - 02), 7),
         ];
-        let buckets = bucket_by_day(&days, &times);
-        assert_eq!(buckets.len(), 30);
-        assert_eq!(buckets[29].1, 2);
-        assert_eq!(buckets[28].1, 1);
-        assert_eq!(buckets.iter().map(|(_, n)| n).sum::<i64>(), 3);
+        let filled = fill_days(&days, &counts);
+        assert_eq!(filled.len(), 30);
+        assert_eq!(filled[29], (date!(2026 - 03 - 01), 2));
+        assert_eq!(filled[28].1, 1);
+        assert_eq!(filled[0], (date!(2026 - 01 - 31), 0), "a day without clicks is drawn as 0");
+        assert_eq!(filled.iter().map(|(_, n)| n).sum::<i64>(), 3);
     }
 
     #[test]

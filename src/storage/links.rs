@@ -91,6 +91,11 @@ pub fn resolve(conn: &mut DbConnection, code: &str) -> StorageResult<Option<Reso
     Ok(row)
 }
 
+/// Which of `ids` are stored links.
+pub fn existing_ids(conn: &mut DbConnection, ids: &[String]) -> StorageResult<Vec<String>> {
+    Ok(links::table.filter(links::id.eq_any(ids)).select(links::id).load(conn)?)
+}
+
 pub fn for_participant(conn: &mut DbConnection, participant_id: &str) -> StorageResult<Vec<LinkRow>> {
     Ok(links::table
         .filter(links::participant_id.eq(participant_id))

@@ -46,6 +46,18 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// Whether the error is a foreign-key violation (a row names another
+    /// that does not exist).
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _
+            ))
+        )
+    }
+
     /// Whether the error is a unique-constraint violation (someone else
     /// inserted the same key first).
     pub fn is_unique_violation(&self) -> bool {

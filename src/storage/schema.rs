@@ -114,6 +114,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    click_daily (link_id, day, channel) {
+        link_id -> Text,
+        day -> Date,
+        channel -> Text,
+        program_id -> Text,
+        clicks -> BigInt,
+        counted -> BigInt,
+    }
+}
+
+diesel::table! {
+    click_visits (visit_key) {
+        visit_key -> Text,
+        last_counted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    click_journal_positions (journal_id) {
+        journal_id -> Text,
+        segment -> BigInt,
+        byte_offset -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     referrals (id) {
         id -> Text,
         program_id -> Text,
@@ -147,6 +174,17 @@ diesel::joinable!(participants -> programs (program_id));
 diesel::joinable!(links -> participants (participant_id));
 diesel::joinable!(links -> programs (program_id));
 diesel::joinable!(clicks -> links (link_id));
+diesel::joinable!(click_daily -> links (link_id));
 diesel::joinable!(referrals -> participants (participant_id));
 
-diesel::allow_tables_to_appear_in_same_query!(programs, participants, links, clicks, referrals, ip_salts);
+diesel::allow_tables_to_appear_in_same_query!(
+    programs,
+    participants,
+    links,
+    clicks,
+    click_daily,
+    click_visits,
+    click_journal_positions,
+    referrals,
+    ip_salts
+);

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{LoaderPriority, Settings};
 use crate::metrics::Metrics;
-use crate::services::clicks::ClickRecorder;
+use crate::services::clicks::{ClickRecorder, JournalOptions};
 use crate::services::link_cache::LinkCache;
 use crate::storage::Db;
 
@@ -25,7 +25,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// What the redirect reads: codes and programs.
     pub links: LinkCache,
-    /// The queue clicks are recorded through.
+    /// What clicks are recorded through (journal, then database).
     pub clicks: ClickRecorder,
     /// Set once the first owner exists; never unset, because the last owner
     /// cannot be removed. Saves a query on every admin request.
@@ -33,10 +33,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Db, clock: Arc<dyn Clock>, keys: Keys, metrics: Arc<Metrics>) -> Self {
-        let clicks = ClickRecorder::start(db.clone(), keys.ip.clone());
+    /// Fails when the click journal cannot be opened.
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        clock: Arc<dyn Clock>,
+        keys: Keys,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Self> {
+        let journal = JournalOptions {
+            path: settings.click_journal.clone(),
+            low_priority: settings.click_loader_priority == LoaderPriority::Low,
+        };
+        let clicks = ClickRecorder::start(db.clone(), clock.clone(), keys.ip.clone(), &journal)?;
         let limits = RateLimits::new(settings.redirect_rate_limit);
-        Self {
+        Ok(Self {
             settings,
             db,
             clock,
@@ -46,7 +57,7 @@ impl AppState {
             links: LinkCache::new(),
             clicks,
             setup_done: AtomicBool::new(false),
-        }
+        })
     }
 
     pub fn setup_known_done(&self) -> bool {

@@ -323,18 +323,23 @@ async fn a_disabled_link_answers_not_found_until_it_is_enabled_again() {
 }
 
 #[actix_web::test]
-async fn the_participant_page_never_shows_a_clicks_ip_hash() {
+async fn the_participant_page_counts_clicks_by_channel_and_never_shows_who_clicked() {
     let (app, program) = app_with_program().await;
     let ann = enrol(&app, &program, "ann@example.com").await;
     let code = ann.link.clone().unwrap().code;
-    app.client.get(app.url(&format!("/r/{code}?c=whatsapp"))).send().await.unwrap();
-    // The click writer batches; flushing stores the click now.
-    app.state.clicks.flush().await;
+    let friend = visitor();
+    for path in ["?c=whatsapp", "?c=whatsapp", ""] {
+        friend.get(app.url(&format!("/r/{code}{path}"))).send().await.unwrap();
+    }
+    let rows = clicks(&app).await;
+    assert_eq!(rows.len(), 3);
     let overview = participant_overview::overview(&app.state.db, &app.state.keys, &ann.row.id).await.unwrap().unwrap();
-    let click = overview.recent_clicks.first().expect("the click was recorded").clone();
+    let whatsapp = overview.channels.iter().find(|c| c.channel == "whatsapp").expect("the channel is counted");
+    assert_eq!((whatsapp.clicks, whatsapp.counted), (2, 1), "the repeat open is stored, not counted");
     let html = app.get(&format!("/admin/participants/{}", ann.row.id)).await.text().await.unwrap();
     assert!(html.contains("whatsapp"), "the channel is shown");
-    assert!(!html.contains(&click.ip_hash), "the IP hash is not");
+    assert!(!html.contains(&rows[0].ip_hash), "the IP hash is not");
+    assert!(!html.contains(&rows[0].user_agent), "nor the user agent");
 }
 
 #[actix_web::test]

@@ -84,25 +84,8 @@ async fn sigterm_writes_the_queued_clicks_before_the_process_exits() {
     let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
     let db = app.stop().await;
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_goodword"))
-        .arg("serve")
-        .env("DATABASE_URL", db.env_url())
-        .env("GOODWORD_BIND", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("the server starts");
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut server, base) = serve_binary(&db).await;
     let client = visitor();
-    let mut ready = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
-            ready = true;
-            break;
-        }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(ready, "the server became ready");
     let mut answered = 0;
     for _ in 0..40 {
         answered += usize::from(client.get(format!("{base}/r/{code}")).send().await.unwrap().status() == 302);
@@ -111,7 +94,8 @@ async fn sigterm_writes_the_queued_clicks_before_the_process_exits() {
     assert!(status.success());
     let exit = server.wait().unwrap();
     assert!(exit.success(), "graceful exit: {exit:?}");
+    assert_eq!(click_rows_in(&db), answered as i64, "loaded before the process exited");
 
     let app = spawn_app_on(db, |_| {}).await;
-    assert_eq!(clicks(&app).await.len(), answered);
+    assert_eq!(clicks(&app).await.len(), answered, "and not loaded twice at the next start");
 }

@@ -24,12 +24,14 @@ pub const PASSWORD: &str = "correct horse battery";
 /// A database for one test, removed when dropped.
 pub struct TestDatabase {
     pub url: DatabaseUrl,
-    _dir: Option<tempfile::TempDir>,
+    /// Holds the SQLite file and, for either backend, the click journal.
+    dir: tempfile::TempDir,
     pg: Option<(String, String)>,
 }
 
 impl TestDatabase {
     pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
         match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(server) => {
                 let alphabet: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789".chars().collect();
@@ -37,12 +39,11 @@ impl TestDatabase {
                 let mut admin = PgConnection::establish(&server).expect("TEST_DATABASE_URL must accept connections");
                 admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
                 let url = replace_database(&server, &name);
-                Self { url: DatabaseUrl::Postgres(url), _dir: None, pg: Some((server, name)) }
+                Self { url: DatabaseUrl::Postgres(url), dir, pg: Some((server, name)) }
             }
             None => {
-                let dir = tempfile::tempdir().expect("temporary folder");
                 let path = dir.path().join("goodword.db").to_string_lossy().into_owned();
-                Self { url: DatabaseUrl::Sqlite(path), _dir: Some(dir), pg: None }
+                Self { url: DatabaseUrl::Sqlite(path), dir, pg: None }
             }
         }
     }
@@ -57,6 +58,12 @@ impl TestDatabase {
             DatabaseUrl::Sqlite(path) => format!("sqlite://{path}"),
             DatabaseUrl::Postgres(url) => url.clone(),
         }
+    }
+
+    /// The click journal of the server on this database (one server at a
+    /// time, as in production).
+    pub fn journal(&self) -> std::path::PathBuf {
+        self.dir.path().join("clicks")
     }
 
     /// Drops the database now, while the app may still hold connections.
@@ -106,6 +113,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 /// Starts goodword on an existing test database (e.g. after a restart).
 pub async fn spawn_app_on(db: TestDatabase, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::local(db.url.clone());
+    settings.click_journal = db.journal();
     configure(&mut settings);
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let app = Application::build(settings, clock.clone()).await.expect("the app builds");
@@ -136,8 +144,8 @@ pub fn extract(haystack: &str, start: &str, end: &str) -> Option<String> {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        // Write the clicks still queued while the test's database exists;
-        // dropping it first would leave the writer nothing to write to.
+        // Load the clicks still journaled while the test's database exists;
+        // dropping it first would leave the loader nothing to load into.
         self.state.clicks.shutdown();
     }
 }
@@ -284,7 +292,7 @@ pub fn visitor() -> reqwest::Client {
         .expect("client")
 }
 
-/// Every click row of the database, after the queue is flushed.
+/// Every click row of the database, once what was recorded is loaded.
 pub async fn clicks(app: &TestApp) -> Vec<goodword::storage::clicks::ClickRow> {
     app.state.clicks.flush().await;
     app.state
@@ -296,4 +304,41 @@ pub async fn clicks(app: &TestApp) -> Vec<goodword::storage::clicks::ClickRow> {
         })
         .await
         .unwrap()
+}
+
+/// Starts the real `goodword serve` on `db` (and its click journal) and
+/// waits until it is ready; returns the process and its base URL.
+pub async fn serve_binary(db: &TestDatabase) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = std::process::Command::new(env!("CARGO_BIN_EXE_goodword"))
+        .arg("serve")
+        .env("DATABASE_URL", db.env_url())
+        .env("GOODWORD_CLICK_JOURNAL", db.journal())
+        .env("GOODWORD_BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("the server starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = browser();
+    for _ in 0..100 {
+        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+            return (server, base);
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the server did not become ready");
+}
+
+/// A counter from the `/metrics` page of the server at `base`.
+pub async fn metric(base: &str, name: &str) -> u64 {
+    let text = browser().get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} is not in /metrics"))
+}
+
+/// Click rows in `db`, read straight from the database (no server).
+pub fn click_rows_in(db: &TestDatabase) -> i64 {
+    let store = goodword::storage::Db::connect(&db.url, goodword::config::SqliteSynchronous::Full, 1).unwrap();
+    goodword::storage::clicks::count_all(&mut store.get().unwrap()).unwrap()
 }

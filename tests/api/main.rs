@@ -8,6 +8,7 @@ mod admin_programs;
 mod api_keys;
 mod api_programs;
 mod cli;
+mod click_journal;
 mod csrf;
 mod landing;
 mod login;

@@ -33,5 +33,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let (open, idle) = state.db.pool_state();
     let sample = PoolSample { backend: state.db.backend(), open, idle, max: state.db.max_size() };
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render(&sample))
+    let mut body = state.metrics.render(&sample);
+    body.push_str(&crate::metrics::render_clicks(state.clicks.journaled(), state.clicks.loaded()));
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }

@@ -1,5 +1,5 @@
 //! `/admin/participants/{id}`: one participant — details, portal link,
-//! links (add, disable, enable), recent clicks, referrals by stage.
+//! links (add, disable, enable), clicks by channel, referrals by stage.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
@@ -36,11 +36,12 @@ struct LinkView {
     created_at: String,
 }
 
-struct ClickView {
-    at: String,
+/// Clicks through one channel (`?c=…`), counted from the per-day totals.
+struct ChannelView {
     channel: String,
-    bot: bool,
-    duplicate: bool,
+    clicks: i64,
+    counted: i64,
+    last_day: String,
 }
 
 struct ReferralView {
@@ -70,7 +71,7 @@ struct ParticipantPage {
     program_name: String,
     portal_url: String,
     links: Vec<LinkView>,
-    clicks: Vec<ClickView>,
+    channels: Vec<ChannelView>,
     counted_clicks: i64,
     referrals: Vec<ReferralView>,
     stages: Vec<StageCount>,
@@ -87,16 +88,8 @@ async fn page(
     code: String,
     errors: FormErrors,
 ) -> AppResult<ParticipantPage> {
-    let Overview {
-        participant: p,
-        program,
-        portal_token,
-        links,
-        recent_clicks,
-        counted_clicks,
-        referrals,
-        stage_counts,
-    } = participant_overview::overview(&state.db, &state.keys, id).await?.ok_or(AppError::NotFound)?;
+    let Overview { participant: p, program, portal_token, links, channels, counted_clicks, referrals, stage_counts } =
+        participant_overview::overview(&state.db, &state.keys, id).await?.ok_or(AppError::NotFound)?;
     Ok(ParticipantPage {
         layout: ctx.layout(Some(&admin.user), Section::Programs),
         can_manage: admin.user.role.can(Permission::Manage),
@@ -113,15 +106,15 @@ async fn page(
                 created_at: datetime(&l.created_at),
             })
             .collect(),
-        // The click's IP hash and user agent stay out of the page: the
-        // admin needs when and where from, not who.
-        clicks: recent_clicks
+        // Totals only: no click's IP hash or user agent reaches the page;
+        // the admin needs how many and where from, not who.
+        channels: channels
             .into_iter()
-            .map(|c| ClickView {
-                at: datetime(&c.at),
-                channel: c.channel.unwrap_or_default(),
-                bot: c.is_bot,
-                duplicate: c.is_duplicate,
+            .map(|c| ChannelView {
+                channel: c.channel,
+                clicks: c.clicks,
+                counted: c.counted,
+                last_day: c.last_day.to_string(),
             })
             .collect(),
         counted_clicks,

@@ -2,8 +2,6 @@
 //! the click queued for the writer, the answer sent; nothing here waits on
 //! the database when the code is cached.
 
-use std::sync::Arc;
-
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
@@ -12,6 +10,7 @@ use askama::Template;
 
 use crate::domain::ReferralCode;
 use crate::domain::channel::parse_channel;
+use crate::domain::click_id::click_id;
 use crate::domain::program::ProgramStatus;
 use crate::domain::user_agent::{is_bot, is_link_preview};
 use crate::services::clicks::NewClick;
@@ -65,18 +64,22 @@ pub async fn follow(req: HttpRequest, code: web::Path<String>, state: web::Data<
     // Every preview fetcher is a bot: browsers are classified in one pass.
     let bot = is_bot(user_agent);
     let preview = bot && is_link_preview(user_agent);
-    let click = NewClick {
-        id: nanoid::nanoid!(16, &nanoid::alphabet::SAFE, thread_random),
-        link: Arc::clone(&link),
-        at: state.clock.now_utc(),
-        channel: channel(&req),
-        user_agent: user_agent.to_string(),
-        referrer_host: referrer_host(&req),
-        ip,
-        is_bot: bot,
-    };
-    let click_id = click.id.clone();
-    state.clicks.record(click).await;
+    let at = state.clock.now_utc();
+    let click_id = click_id(unix_millis(at), rand::random());
+    let (channel, referrer_host) = (channel(&req), referrer_host(&req));
+    state
+        .clicks
+        .record(NewClick {
+            id: &click_id,
+            link: &link,
+            at,
+            channel: channel.as_deref(),
+            user_agent,
+            referrer_host: referrer_host.as_deref(),
+            ip,
+            is_bot: bot,
+        })
+        .await;
     if preview {
         return preview_page(&state, &link);
     }
@@ -95,12 +98,8 @@ pub async fn follow(req: HttpRequest, code: web::Path<String>, state: web::Data<
         .finish())
 }
 
-/// Random bytes for click ids from the thread's generator (a CSPRNG seeded
-/// from the OS), not a generator seeded from the OS on every call.
-fn thread_random(size: usize) -> Vec<u8> {
-    let mut bytes = vec![0; size];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-    bytes
+fn unix_millis(at: time::PrimitiveDateTime) -> u64 {
+    u64::try_from(at.assume_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 /// The channel from `?c=…`, if it is a plausible channel name.

@@ -1,0 +1,309 @@
+//! The loader: reads the click journal from the position the database
+//! holds for it, flags duplicates, and commits each batch of clicks with
+//! the journal's new position, so that a batch loads exactly once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use time::PrimitiveDateTime;
+
+use crate::clock::Clock;
+use crate::storage::clicks::{self, ClickRow};
+use crate::storage::{Db, StorageError, StorageResult, links, write_transaction};
+
+use super::journal::{JournalDir, Position};
+use super::{BATCH_MAX, BATCH_MIN, BATCH_WAIT, DUPLICATE_WINDOW, SHUTDOWN_PATIENCE, Shared};
+
+/// Visits kept in memory before the ones past the window are dropped.
+const SEEN_MAX: usize = 200_000;
+/// How often visits past the duplicate window are deleted from the database.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+type VisitKey = [u8; 16];
+
+pub(super) struct Loader {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    dir: Arc<JournalDir>,
+    shared: Arc<Shared>,
+    low_priority: bool,
+    /// Visit key → time of its last counted click: answers most duplicate
+    /// questions without the database.
+    seen: HashMap<VisitKey, PrimitiveDateTime>,
+    pruned_at: Option<Instant>,
+}
+
+/// The database stayed unreachable through the shutdown's patience.
+struct GaveUp;
+
+impl Loader {
+    pub(super) fn new(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        dir: Arc<JournalDir>,
+        shared: Arc<Shared>,
+        low_priority: bool,
+    ) -> Self {
+        Self { db, clock, dir, shared, low_priority, seen: HashMap::new(), pruned_at: None }
+    }
+
+    pub(super) fn run(mut self) {
+        if self.low_priority {
+            lower_priority();
+        }
+        if let Ok(mut pos) = self.start_position() {
+            self.shared.update(|p| p.loaded = pos);
+            let mut pending_since: Option<Instant> = None;
+            loop {
+                let (written, load_wanted, stopping, writer_stopped) = {
+                    let p = self.shared.progress();
+                    (p.written, p.load_wanted, p.stopping, p.writer_stopped)
+                };
+                // Older segments are read to their end; the one being written
+                // only as far as the flusher has synced it.
+                let until = (pos.segment >= written.segment).then_some(written.offset);
+                let read = match self.dir.read(pos, until, BATCH_MAX) {
+                    Ok(read) => read,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the click journal cannot be read; retrying");
+                        if stopping {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
+                    }
+                };
+                if read.rows.is_empty() {
+                    if until.is_none() {
+                        if read.torn {
+                            tracing::warn!(
+                                segment = pos.segment,
+                                "a click journal segment ends in a torn write (a crash); its last block is skipped"
+                            );
+                        }
+                        pos = self.next_segment(pos, written);
+                        self.shared.update(|p| p.loaded = pos);
+                        continue;
+                    }
+                    if writer_stopped {
+                        break;
+                    }
+                    pending_since = None;
+                    self.shared.wait_changed(BATCH_WAIT);
+                    continue;
+                }
+                let urgent = stopping || load_wanted > pos || read.rows.len() >= BATCH_MIN;
+                let since = *pending_since.get_or_insert_with(Instant::now);
+                if !urgent && since.elapsed() < BATCH_WAIT {
+                    self.shared.wait_changed(BATCH_WAIT.saturating_sub(since.elapsed()));
+                    continue;
+                }
+                pending_since = None;
+                let mut rows = read.rows;
+                if self.load_with_retry(&mut rows, read.end, stopping).is_err() {
+                    break;
+                }
+                pos = read.end;
+                self.shared.loaded.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                self.shared.update(|p| p.loaded = pos);
+            }
+        }
+        if let Ok(segments) = self.dir.segments()
+            && segments.len() > 1
+        {
+            tracing::warn!(dir = %self.dir.path().display(), "clicks not loaded stay in the journal and load at the next start");
+        }
+        self.shared.update(|p| p.loader_stopped = true);
+    }
+
+    /// Where loading resumes: the position the database holds for this
+    /// journal (segments before it are loaded and deleted), else the
+    /// oldest segment on disk.
+    fn start_position(&mut self) -> Result<Position, GaveUp> {
+        let started = Instant::now();
+        let stored = loop {
+            let id = self.dir.id().to_string();
+            match self.db.get().and_then(|mut conn| clicks::journal_position(&mut conn, &id)) {
+                Ok(stored) => break stored,
+                Err(e) => {
+                    tracing::error!(error = %e, "the click journal's position cannot be read; retrying");
+                    if self.shared.progress().stopping && started.elapsed() > SHUTDOWN_PATIENCE {
+                        return Err(GaveUp);
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            }
+        };
+        let segments = self.dir.segments().unwrap_or_default();
+        let stored = stored.map(|(s, o)| Position { segment: s.max(0) as u64, offset: o.max(0) as u64 });
+        for &old in segments.iter().filter(|&&s| stored.is_some_and(|p| s < p.segment)) {
+            let _ = self.dir.remove(old);
+        }
+        Ok(match stored {
+            Some(p) if segments.contains(&p.segment) => p,
+            Some(p) => Position::start_of(segments.iter().copied().find(|&s| s > p.segment).unwrap_or(p.segment)),
+            None => Position::start_of(segments.first().copied().unwrap_or(0)),
+        })
+    }
+
+    /// Deletes the segment `pos` finished and moves to the next one.
+    fn next_segment(&self, pos: Position, written: Position) -> Position {
+        if let Err(e) = self.dir.remove(pos.segment) {
+            tracing::warn!(error = %e, segment = pos.segment, "a loaded click journal segment could not be deleted");
+        }
+        let next = self.dir.segments().unwrap_or_default().into_iter().find(|&s| s > pos.segment);
+        Position::start_of(next.unwrap_or(written.segment).min(written.segment))
+    }
+
+    /// Loads a batch, retrying while the database is unreachable. At
+    /// shutdown the retries stop after [`SHUTDOWN_PATIENCE`]; the batch then
+    /// stays in the journal for the next start.
+    fn load_with_retry(&mut self, rows: &mut Vec<ClickRow>, end: Position, stopping: bool) -> Result<(), GaveUp> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match self.load(rows, end) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_unique_violation() => {
+                    // Clicks already stored (a journal loaded twice by hand).
+                    let known = self.db.get().and_then(|mut c| existing(&mut c, rows, |r| &r.id, clicks::existing_ids));
+                    if let Ok(known) = known {
+                        tracing::warn!(clicks = known.len(), "clicks already stored were skipped");
+                        rows.retain(|r| !known.contains(&r.id));
+                        continue;
+                    }
+                }
+                Err(e) if e.is_foreign_key_violation() => {
+                    // Clicks of links this database does not have: a journal
+                    // that belonged to another database.
+                    let known =
+                        self.db.get().and_then(|mut c| existing(&mut c, rows, |r| &r.link_id, links::existing_ids));
+                    if let Ok(known) = known {
+                        let before = rows.len();
+                        rows.retain(|r| known.contains(&r.link_id));
+                        tracing::error!(
+                            clicks = before - rows.len(),
+                            "clicks of links unknown to this database were dropped"
+                        );
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, clicks = rows.len(), "loading clicks failed; retrying");
+                }
+            }
+            if (stopping || self.shared.progress().stopping) && started.elapsed() > SHUTDOWN_PATIENCE {
+                return Err(GaveUp);
+            }
+            std::thread::sleep(delay);
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Flags duplicates and commits the batch with the journal position.
+    /// Only a committed batch changes what this loader has seen, so a retry
+    /// flags exactly what the first attempt would have.
+    fn load(&mut self, rows: &mut [ClickRow], end: Position) -> StorageResult<()> {
+        let mut conn = self.db.get()?;
+        let now = self.clock.now_utc();
+        // Visits this batch counts (key → (time, to store)), read outside
+        // the write transaction so that it holds SQLite's lock briefly.
+        let mut fresh: HashMap<VisitKey, (PrimitiveDateTime, bool)> = HashMap::new();
+        for row in rows.iter_mut() {
+            if row.ip_hash.is_empty() {
+                continue;
+            }
+            let key = visit_key(row);
+            let last = match fresh.get(&key).map(|(at, _)| *at).or_else(|| self.seen.get(&key).copied()) {
+                Some(at) => Some(at),
+                None => {
+                    let stored = clicks::visit_last_counted(&mut conn, &encode_key(&key))?;
+                    if let Some(at) = stored {
+                        fresh.insert(key, (at, false));
+                    }
+                    stored
+                }
+            };
+            row.is_duplicate = last.is_some_and(|at| at <= row.at && row.at < at + DUPLICATE_WINDOW);
+            if !row.is_duplicate {
+                fresh.insert(key, (row.at, true));
+            }
+        }
+        let visits: Vec<(String, PrimitiveDateTime)> =
+            fresh.iter().filter(|(_, (_, store))| *store).map(|(key, (at, _))| (encode_key(key), *at)).collect();
+        let journal_id = self.dir.id().to_string();
+        write_transaction(&mut conn, |c| {
+            clicks::insert_batch(c, rows)?;
+            clicks::upsert_visits(c, &visits)?;
+            clicks::set_journal_position(c, &journal_id, (end.segment as i64, end.offset as i64), now)
+        })?;
+        self.seen.extend(fresh.into_iter().map(|(key, (at, _))| (key, at)));
+        if self.seen.len() > SEEN_MAX {
+            self.seen.retain(|_, at| *at + DUPLICATE_WINDOW > now);
+        }
+        if self.pruned_at.is_none_or(|t| t.elapsed() > PRUNE_EVERY) {
+            self.pruned_at = Some(Instant::now());
+            if let Err(e) = clicks::delete_visits_before(&mut conn, now - DUPLICATE_WINDOW) {
+                tracing::warn!(error = %e, "old click visits could not be deleted");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The values of `rows` (by `field`) that `lookup` finds in the database.
+fn existing(
+    conn: &mut crate::storage::DbConnection,
+    rows: &[ClickRow],
+    field: impl Fn(&ClickRow) -> &String,
+    lookup: fn(&mut crate::storage::DbConnection, &[String]) -> StorageResult<Vec<String>>,
+) -> Result<Vec<String>, StorageError> {
+    let mut values: Vec<String> = rows.iter().map(|r| field(r).clone()).collect();
+    values.sort_unstable();
+    values.dedup();
+    let mut found = Vec::new();
+    for chunk in values.chunks(500) {
+        found.extend(lookup(conn, chunk)?);
+    }
+    Ok(found)
+}
+
+/// Who opened which link: SHA-256 of link, IP hash and user agent, cut to
+/// 128 bits (the user agent is long; the key stays short).
+fn visit_key(row: &ClickRow) -> VisitKey {
+    let mut h = Sha256::new();
+    for part in [row.link_id.as_bytes(), row.ip_hash.as_bytes(), row.user_agent.as_bytes()] {
+        h.update((part.len() as u32).to_le_bytes());
+        h.update(part);
+    }
+    let digest = h.finalize();
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+fn encode_key(key: &VisitKey) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+/// Gives this thread the lowest CPU priority, so that under a burst the
+/// redirects win the processor and loading catches up afterwards.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread; on Linux a
+        // thread id names one thread for setpriority.
+        let result = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::setpriority(libc::PRIO_PROCESS, tid, 19)
+        };
+        if result != 0 {
+            tracing::warn!("the click loader could not lower its CPU priority");
+        }
+    }
+}
