@@ -10,7 +10,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{DatabaseUrl, Settings};
 use crate::jobs;
 use crate::metrics::Metrics;
 use crate::services::instance;
@@ -20,13 +20,19 @@ use crate::web::middleware::{catch_panic, error_bodies, observe, security_header
 use crate::web::routes;
 use crate::web::state::{AppState, Keys};
 
-/// Connections in the pool. SQLite serialises writers anyway; PostgreSQL
-/// is shared by several servers, so each keeps a modest pool.
-const POOL_SIZE: u32 = 16;
+/// Connections in the pool. PostgreSQL is shared by several servers, so
+/// each keeps a modest pool; SQLite serialises writers anyway and every
+/// connection keeps a page cache of its own (2 MB), so a few per core.
+fn pool_size(database: &DatabaseUrl) -> u32 {
+    match database {
+        DatabaseUrl::Postgres(_) => 16,
+        DatabaseUrl::Sqlite(_) => (2 * worker_count() as u32).max(4),
+    }
+}
 
 /// Opens the database, runs pending migrations and returns the pool.
 pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(&settings.database, settings.sqlite_synchronous, POOL_SIZE)
+    let db = Db::connect(&settings.database, settings.sqlite_synchronous, pool_size(&settings.database))
         .with_context(|| format!("cannot open the database {:?}", settings.database))?;
     let mut conn = db.get()?;
     let applied = migrations::run_pending(&mut conn).context("cannot run database migrations")?;
@@ -75,6 +81,7 @@ impl Application {
         let state = web::Data::new(state);
         let app_state = state.clone();
         let workers = worker_count();
+        let database = app_state.settings.database.clone();
         let server = HttpServer::new(move || {
             // Outermost last: metrics see the final status; headers reach
             // every response, error pages and panics included.
@@ -92,7 +99,7 @@ impl Application {
         // get as many threads as the pool has connections. The default
         // (512 / cores each) lets a burst of link-cache misses start dozens
         // of threads that only wait for a connection, and grow memory.
-        .worker_max_blocking_threads((POOL_SIZE as usize).div_ceil(workers))
+        .worker_max_blocking_threads((pool_size(&database) as usize).div_ceil(workers))
         .shutdown_timeout(10)
         .listen(listener)?
         .run();

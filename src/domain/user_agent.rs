@@ -21,20 +21,58 @@ const PREVIEW_FETCHERS: [&str; 12] = [
 const BOTS: [&str; 9] =
     ["bot", "crawler", "spider", "crawl", "slurp", "curl/", "wget/", "python-requests", "headlesschrome"];
 
+/// What kind of software a User-Agent names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visitor {
+    /// A person's browser: the click counts.
+    Browser,
+    /// A messaging app fetching a link preview: gets the Open Graph page.
+    LinkPreview,
+    /// Another automated client: redirected, the click flagged.
+    Bot,
+}
+
+impl Visitor {
+    /// Classifies a User-Agent in one pass over one lowercased copy (this
+    /// runs on every redirect). An empty User-Agent is a bot.
+    pub fn of(user_agent: &str) -> Self {
+        if user_agent.trim().is_empty() {
+            return Self::Bot;
+        }
+        // Lowercased on the stack: user agents the redirect sees are short.
+        let mut stack = [0u8; 512];
+        let heap;
+        let ua: &[u8] = if user_agent.len() <= stack.len() {
+            let buf = &mut stack[..user_agent.len()];
+            buf.copy_from_slice(user_agent.as_bytes());
+            buf.make_ascii_lowercase();
+            buf
+        } else {
+            heap = user_agent.to_ascii_lowercase();
+            heap.as_bytes()
+        };
+        // Lowercasing ASCII letters keeps UTF-8 valid.
+        let ua = std::str::from_utf8(ua).unwrap_or_default();
+        let has = |needle: &str| ua.contains(needle);
+        if PREVIEW_FETCHERS.iter().any(|p| has(p)) {
+            Self::LinkPreview
+        } else if BOTS.iter().any(|b| has(b)) {
+            Self::Bot
+        } else {
+            Self::Browser
+        }
+    }
+}
+
 /// Apple's iMessage preview fetcher announces itself as both Facebook's and
 /// Twitter's crawler; matching those covers it.
 pub fn is_link_preview(user_agent: &str) -> bool {
-    let ua = user_agent.to_ascii_lowercase();
-    PREVIEW_FETCHERS.iter().any(|p| ua.contains(p))
+    Visitor::of(user_agent) == Visitor::LinkPreview
 }
 
 /// A non-human visitor (preview fetchers included); an empty UA counts.
 pub fn is_bot(user_agent: &str) -> bool {
-    if user_agent.trim().is_empty() || is_link_preview(user_agent) {
-        return true;
-    }
-    let ua = user_agent.to_ascii_lowercase();
-    BOTS.iter().any(|b| ua.contains(b))
+    Visitor::of(user_agent) != Visitor::Browser
 }
 
 #[cfg(test)]
@@ -67,5 +105,13 @@ mod tests {
         assert!(is_bot("Googlebot/2.1"));
         assert!(is_bot(""));
         assert!(!is_link_preview("Googlebot/2.1"));
+    }
+
+    #[test]
+    fn long_user_agents_are_classified_too() {
+        let long = format!("{} Twitterbot/1.0", "x".repeat(600));
+        assert_eq!(Visitor::of(&long), Visitor::LinkPreview);
+        assert_eq!(Visitor::of(&"Mozilla ".repeat(100)), Visitor::Browser);
+        assert_eq!(Visitor::of("  "), Visitor::Bot);
     }
 }

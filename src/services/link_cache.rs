@@ -61,9 +61,16 @@ impl<T: Clone> Generations<T> {
     }
 }
 
+/// Codes are spread over this many locks, so that the workers answering
+/// redirects side by side rarely touch the same lock (one lock's counter
+/// bouncing between cores costs more than the lookup).
+const SHARDS: usize = 16;
+
+type Codes = Generations<Option<Arc<CachedLink>>>;
+
 /// The redirect's cache of links and programs.
 pub struct LinkCache {
-    codes: RwLock<Generations<Option<Arc<CachedLink>>>>,
+    codes: Box<[RwLock<Codes>]>,
     programs: RwLock<HashMap<String, Entry<SharedProgram>>>,
 }
 
@@ -79,14 +86,26 @@ impl LinkCache {
     }
 
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { codes: RwLock::new(Generations::new(capacity)), programs: RwLock::new(HashMap::new()) }
+        let per_shard = capacity.div_ceil(SHARDS);
+        Self {
+            codes: (0..SHARDS).map(|_| RwLock::new(Generations::new(per_shard))).collect(),
+            programs: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The shard of `code` (FNV-1a: cheap, and the shard's map hashes the
+    /// code again with a keyed hash).
+    fn shard(&self, code: &str) -> &RwLock<Codes> {
+        let hash = code.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        &self.codes[(hash % SHARDS as u64) as usize]
     }
 
     /// `Some(hit)` when the code is cached and fresh (the hit itself may
     /// be "no such code"); `None` when the database must be asked.
     pub fn get(&self, code: &str) -> Option<Option<Arc<CachedLink>>> {
+        let shard = self.shard(code);
         {
-            let codes = self.codes.read().unwrap_or_else(|p| p.into_inner());
+            let codes = shard.read().unwrap_or_else(|p| p.into_inner());
             if let Some(e) = codes.young.get(code) {
                 return (e.at.elapsed() < TTL).then(|| e.value.clone());
             }
@@ -96,7 +115,7 @@ impl LinkCache {
             }
         }
         // A hit in the old generation: move it to the young one.
-        let mut codes = self.codes.write().unwrap_or_else(|p| p.into_inner());
+        let mut codes = shard.write().unwrap_or_else(|p| p.into_inner());
         let entry = codes.old.remove(code)?;
         let value = entry.value.clone();
         codes.insert_entry(code.to_string(), entry);
@@ -104,7 +123,7 @@ impl LinkCache {
     }
 
     pub fn put(&self, code: &str, value: Option<Arc<CachedLink>>) {
-        self.codes.write().unwrap_or_else(|p| p.into_inner()).insert(code.to_string(), value);
+        self.shard(code).write().unwrap_or_else(|p| p.into_inner()).insert(code.to_string(), value);
     }
 
     /// A fresh cached program, if any.
@@ -120,7 +139,7 @@ impl LinkCache {
 
     /// Forgets one code (a link was disabled or created).
     pub fn invalidate_code(&self, code: &str) {
-        let mut codes = self.codes.write().unwrap_or_else(|p| p.into_inner());
+        let mut codes = self.shard(code).write().unwrap_or_else(|p| p.into_inner());
         codes.young.remove(code);
         codes.old.remove(code);
     }
@@ -128,15 +147,22 @@ impl LinkCache {
     /// Forgets a program and every code of it (its configuration changed).
     pub fn invalidate_program(&self, program_id: &str) {
         self.programs.write().unwrap_or_else(|p| p.into_inner()).remove(program_id);
-        self.codes
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove_where(|v| v.as_ref().is_some_and(|l| l.link.program_id == program_id));
+        for shard in &self.codes {
+            shard
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove_where(|v| v.as_ref().is_some_and(|l| l.link.program_id == program_id));
+        }
     }
 
     pub fn len(&self) -> usize {
-        let codes = self.codes.read().unwrap_or_else(|p| p.into_inner());
-        codes.young.len() + codes.old.len()
+        self.codes
+            .iter()
+            .map(|shard| {
+                let codes = shard.read().unwrap_or_else(|p| p.into_inner());
+                codes.young.len() + codes.old.len()
+            })
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -150,12 +176,12 @@ mod tests {
 
     #[test]
     fn the_cache_stays_bounded_and_keeps_recent_codes() {
-        let cache = LinkCache::with_capacity(10);
-        for i in 0..100 {
+        let cache = LinkCache::with_capacity(10 * SHARDS);
+        for i in 0..1000 {
             cache.put(&format!("code{i}"), None);
         }
-        assert!(cache.len() <= 10, "{}", cache.len());
-        assert!(cache.get("code99").is_some());
+        assert!(cache.len() <= 10 * SHARDS, "{}", cache.len());
+        assert!(cache.get("code999").is_some());
         assert!(cache.get("code0").is_none());
     }
 

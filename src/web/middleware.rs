@@ -2,6 +2,7 @@
 //! logs, security headers, a body for bare error statuses, and a panic
 //! guard that turns a panicking handler into a 500 page.
 
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
@@ -46,10 +47,19 @@ fn add_security_headers(resp: &mut HttpResponse, https: bool) {
     }
 }
 
+/// The route pattern of the short link, the hot path.
+const REDIRECT_ROUTE: &str = "/r/{code}";
+
 /// The matched route pattern (`/r/{code}`), never the raw path, so that
 /// metric labels stay few; requests that matched no route share one label.
-fn route_label(res: &ServiceResponse<impl MessageBody>) -> String {
-    res.request().match_pattern().unwrap_or_else(|| "unmatched".to_string())
+fn route_label(res: &ServiceResponse<impl MessageBody>) -> Cow<'static, str> {
+    let req = res.request();
+    // `match_pattern` runs the router's patterns again; every path under
+    // `/r/` is the redirect's (see `redirect::scope`).
+    if req.path().starts_with("/r/") {
+        return Cow::Borrowed(REDIRECT_ROUTE);
+    }
+    req.match_pattern().map_or(Cow::Borrowed("unmatched"), Cow::Owned)
 }
 
 /// Counts and times every request, and logs it.
@@ -78,10 +88,10 @@ pub async fn observe(
         m.observe(method.as_str(), &route, status, elapsed);
     }
     // The hot path is logged at debug level only; everything else at info.
-    if route == "/r/{code}" {
-        tracing::debug!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
+    if route == REDIRECT_ROUTE {
+        tracing::debug!(%method, route = &*route, status, micros = elapsed.as_micros() as u64, "request");
     } else {
-        tracing::info!(%method, route, status, micros = elapsed.as_micros() as u64, "request");
+        tracing::info!(%method, route = &*route, status, micros = elapsed.as_micros() as u64, "request");
     }
     Ok(res)
 }

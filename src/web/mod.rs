@@ -32,7 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .app_data(api::json_config())
         // The hot path first: routes are tried in order, and every dynamic
         // route ahead of it would cost a pattern match per redirect.
-        .service(participant::redirect::follow)
+        .service(participant::redirect::scope())
         .service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)

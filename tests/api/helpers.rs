@@ -310,7 +310,7 @@ pub async fn clicks(app: &TestApp) -> Vec<goodword::storage::clicks::ClickRow> {
 /// waits until it is ready; returns the process and its base URL.
 pub async fn serve_binary(db: &TestDatabase) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let server = std::process::Command::new(env!("CARGO_BIN_EXE_goodword"))
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_goodword"))
         .arg("serve")
         .env("DATABASE_URL", db.env_url())
         .env("GOODWORD_CLICK_JOURNAL", db.journal())
@@ -326,6 +326,8 @@ pub async fn serve_binary(db: &TestDatabase) -> (std::process::Child, String) {
         }
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    let _ = server.kill();
+    let _ = server.wait();
     panic!("the server did not become ready");
 }
 

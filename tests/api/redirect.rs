@@ -174,3 +174,20 @@ async fn scripts_are_flagged_as_bots_but_still_redirected() {
     assert_eq!(resp.status(), 302);
     assert!(clicks(&app).await[0].is_bot);
 }
+
+#[actix_web::test]
+async fn other_methods_and_deeper_paths_under_r_are_refused_with_a_page() {
+    let app = spawn_app().await;
+    let program = create_program(&app, serde_json::json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let resp = visitor().post(app.url(&format!("/r/{code}"))).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "GET, HEAD");
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    for path in [format!("/r/{code}/more"), "/r/".to_string(), "/r".to_string()] {
+        assert_eq!(visitor().get(app.url(&path)).send().await.unwrap().status(), 404, "{path}");
+    }
+    let head = visitor().head(app.url(&format!("/r/{code}"))).send().await.unwrap();
+    assert_eq!(head.status(), 302);
+    assert_eq!(clicks(&app).await.len(), 1, "only the HEAD was a click");
+}

@@ -51,7 +51,7 @@ impl IpHasher {
         mac.update(salt.as_bytes());
         mac.update(b"|");
         days.push((date, mac));
-        days.sort_by(|a, b| b.0.cmp(&a.0));
+        days.sort_by_key(|(day, _)| std::cmp::Reverse(*day));
         days.truncate(2);
     }
 }

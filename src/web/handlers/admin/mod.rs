@@ -29,7 +29,8 @@ pub async fn require_setup(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let is_admin = req.path() == "/admin" || req.path().starts_with("/admin/");
-    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned().filter(|_| is_admin)
+    if is_admin
+        && let Some(state) = req.app_data::<web::Data<AppState>>().cloned()
         && !state.setup_known_done()
     {
         let admins = accounts::admin_count(&state.db).await.map_err(crate::web::error::AppError::from)?;

@@ -2,17 +2,17 @@
 //! the click queued for the writer, the answer sent; nothing here waits on
 //! the database when the code is cached.
 
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::domain::ReferralCode;
 use crate::domain::channel::parse_channel;
 use crate::domain::click_id::click_id;
 use crate::domain::program::ProgramStatus;
-use crate::domain::user_agent::{is_bot, is_link_preview};
+use crate::domain::user_agent::Visitor;
 use crate::services::clicks::NewClick;
 use crate::services::link_cache::CachedLink;
 use crate::services::links;
@@ -42,9 +42,21 @@ struct PreviewPage<'a> {
     site_name: &'a str,
 }
 
-#[get("/r/{code}")]
-pub async fn follow(req: HttpRequest, code: web::Path<String>, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let code = code.into_inner();
+/// The short links' routes: everything under `/r`. A scope with a static
+/// prefix is matched by comparing strings, where a `/r/{code}` pattern
+/// would run a regular expression on every redirect.
+pub fn scope() -> actix_web::Scope {
+    web::scope("/r").default_service(web::to(follow))
+}
+
+/// `GET /r/{code}` (and `HEAD`, which some link checkers send).
+async fn follow(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        // A bare status: the error-body middleware gives it its page.
+        return Ok(HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish());
+    }
+    // The raw path: a real code has no character that is percent-encoded.
+    let code = req.path().strip_prefix("/r/").unwrap_or_default().to_string();
     if !ReferralCode::plausible(&code) {
         return not_found("Check that the whole link was copied.");
     }
@@ -61,9 +73,9 @@ pub async fn follow(req: HttpRequest, code: web::Path<String>, state: web::Data<
         return not_found("The person who shared it may have a newer link.");
     }
     let user_agent = req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    // Every preview fetcher is a bot: browsers are classified in one pass.
-    let bot = is_bot(user_agent);
-    let preview = bot && is_link_preview(user_agent);
+    let visitor = Visitor::of(user_agent);
+    // Every preview fetcher is a bot too: its visit is not a counted click.
+    let (bot, preview) = (visitor != Visitor::Browser, visitor == Visitor::LinkPreview);
     let at = state.clock.now_utc();
     let click_id = click_id(unix_millis(at), rand::random());
     let (channel, referrer_host) = (channel(&req), referrer_host(&req));
@@ -83,19 +95,37 @@ pub async fn follow(req: HttpRequest, code: web::Path<String>, state: web::Data<
     if preview {
         return preview_page(&state, &link);
     }
-    let config = &link.program.config;
-    let cookie = Cookie::build(REF_COOKIE, format!("{code}.{click_id}"))
-        .path("/")
-        .http_only(true)
-        .secure(state.settings.https())
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::days(i64::from(config.attribution.window_days)))
-        .finish();
+    let window_days = link.program.config.attribution.window_days;
+    let cookie = ref_cookie(&code, &click_id, window_days, state.settings.https());
+    let mut location = String::with_capacity(6 + link.link.program_slug.len());
+    location.push_str("/join/");
+    location.push_str(&link.link.program_slug);
     Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, format!("/join/{}", link.link.program_slug)))
+        .insert_header((header::LOCATION, location))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(cookie)
+        .insert_header((header::SET_COOKIE, cookie))
         .finish())
+}
+
+/// The `Set-Cookie` value of the attribution cookie, written out directly:
+/// the code and click id are of URL-safe characters only, and this is the
+/// hot path (the cookie builder and its formatting cost more than the rest
+/// of the answer).
+fn ref_cookie(code: &str, click_id: &str, window_days: u32, secure: bool) -> String {
+    let max_age = u64::from(window_days) * 86_400;
+    let mut cookie = String::with_capacity(96);
+    cookie.push_str(REF_COOKIE);
+    cookie.push('=');
+    cookie.push_str(code);
+    cookie.push('.');
+    cookie.push_str(click_id);
+    cookie.push_str("; HttpOnly; SameSite=Lax");
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie.push_str("; Path=/; Max-Age=");
+    cookie.push_str(&max_age.to_string());
+    cookie
 }
 
 fn unix_millis(at: time::PrimitiveDateTime) -> u64 {
@@ -139,6 +169,20 @@ fn preview_page(state: &AppState, link: &CachedLink) -> AppResult<HttpResponse> 
 #[cfg(test)]
 mod tests {
     use super::parse_ref_cookie;
+
+    #[test]
+    fn the_attribution_cookie_is_http_only_lax_and_lives_as_long_as_the_window() {
+        let cookie = super::ref_cookie("Ab3dEf9h", "V1StGXR8_Z5jdHi6", 30, true);
+        let parsed = actix_web::cookie::Cookie::parse(cookie.as_str()).unwrap();
+        assert_eq!((parsed.name(), parsed.value()), ("gw_ref", "Ab3dEf9h.V1StGXR8_Z5jdHi6"));
+        assert_eq!(parsed.http_only(), Some(true));
+        assert_eq!(parsed.secure(), Some(true));
+        assert_eq!(parsed.same_site(), Some(actix_web::cookie::SameSite::Lax));
+        assert_eq!(parsed.path(), Some("/"));
+        assert_eq!(parsed.max_age(), Some(actix_web::cookie::time::Duration::days(30)));
+        let plain = super::ref_cookie("Ab3dEf9h", "V1StGXR8_Z5jdHi6", 7, false);
+        assert!(!plain.contains("Secure") && plain.ends_with("Max-Age=604800"));
+    }
 
     #[test]
     fn the_attribution_cookie_holds_code_and_click() {
