@@ -13,6 +13,8 @@ RUN apt-get update \
  && mkdir -p /data && chown goodword /data
 COPY --from=build /src/target/release/goodword /usr/local/bin/goodword
 USER goodword
+# Relative paths (the click journal with PostgreSQL) land on the volume.
+WORKDIR /data
 VOLUME /data
 ENV DATABASE_URL=sqlite:///data/goodword.db \
     GOODWORD_BIND=0.0.0.0:8080

@@ -78,12 +78,7 @@ async fn key_created_by_the_cli_is_accepted_by_the_api() {
 
 #[actix_web::test]
 async fn sigterm_writes_the_queued_clicks_before_the_process_exits() {
-    // Seed a program and a participant through a short-lived app.
-    let app = spawn_app().await;
-    let program = create_program(&app, serde_json::json!({})).await;
-    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
-    let db = app.stop().await;
-
+    let (db, code) = database_with_a_link().await;
     let (mut server, base) = serve_binary(&db).await;
     let client = visitor();
     let mut answered = 0;

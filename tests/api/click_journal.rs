@@ -11,11 +11,7 @@ use crate::helpers::*;
 
 #[actix_web::test]
 async fn clicks_journaled_before_a_crash_load_exactly_once_at_the_next_start() {
-    let app = spawn_app().await;
-    let program = create_program(&app, serde_json::json!({})).await;
-    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
-    let db = app.stop().await;
-
+    let (db, code) = database_with_a_link().await;
     let (mut server, base) = serve_binary(&db).await;
     let client = visitor();
     let mut answered = 0u64;

@@ -306,6 +306,15 @@ pub async fn clicks(app: &TestApp) -> Vec<goodword::storage::clicks::ClickRow> {
         .unwrap()
 }
 
+/// A stopped app's database with a program and one participant, and that
+/// participant's code: for tests that run the real binary on it.
+pub async fn database_with_a_link() -> (TestDatabase, String) {
+    let app = spawn_app().await;
+    let program = create_program(&app, serde_json::json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    (app.stop().await, code)
+}
+
 /// Starts the real `goodword serve` on `db` (and its click journal) and
 /// waits until it is ready; returns the process and its base URL.
 pub async fn serve_binary(db: &TestDatabase) -> (std::process::Child, String) {
