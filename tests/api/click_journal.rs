@@ -113,3 +113,28 @@ async fn click_ids_sort_in_the_order_the_clicks_happened() {
     assert_eq!(ids, sorted, "rows come back ordered by time; their ids sort the same way");
     assert!(ids.iter().all(|id| goodword::domain::click_id::is_click_id(id)));
 }
+
+#[actix_web::test]
+async fn clicks_of_links_another_database_has_are_dropped_without_stopping_loading() {
+    // A journal left behind by a crashed server on another database.
+    let (other, other_code) = database_with_a_link().await;
+    let (mut server, base) = serve_binary(&other).await;
+    assert_eq!(visitor().get(format!("{base}/r/{other_code}")).send().await.unwrap().status(), 302);
+    for _ in 0..100 {
+        if metric(&base, "goodword_clicks_journaled_total").await >= 1 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let journal = other.journal();
+    let app = spawn_app_with(move |s| s.click_journal = journal).await;
+    let program = create_program(&app, serde_json::json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    assert_eq!(visitor().get(app.url(&format!("/r/{code}"))).send().await.unwrap().status(), 302);
+    let rows = clicks(&app).await;
+    assert_eq!(rows.len(), 1, "this database's click loads; the stranger's is dropped");
+    assert_eq!(rows[0].program_id, program.id);
+}

@@ -172,26 +172,33 @@ impl Loader {
                 Err(e) if e.is_unique_violation() => {
                     // Clicks already stored (a journal loaded twice by hand).
                     let known = self.db.get().and_then(|mut c| existing(&mut c, rows, |r| &r.id, clicks::existing_ids));
+                    let before = rows.len();
                     if let Ok(known) = known {
-                        tracing::warn!(clicks = known.len(), "clicks already stored were skipped");
                         rows.retain(|r| !known.contains(&r.id));
+                    }
+                    if rows.len() < before {
+                        tracing::warn!(clicks = before - rows.len(), "clicks already stored were skipped");
                         continue;
                     }
+                    tracing::error!(error = %e, clicks = rows.len(), "loading clicks failed; retrying");
                 }
                 Err(e) if e.is_foreign_key_violation() => {
                     // Clicks of links this database does not have: a journal
                     // that belonged to another database.
                     let known =
                         self.db.get().and_then(|mut c| existing(&mut c, rows, |r| &r.link_id, links::existing_ids));
+                    let before = rows.len();
                     if let Ok(known) = known {
-                        let before = rows.len();
                         rows.retain(|r| known.contains(&r.link_id));
+                    }
+                    if rows.len() < before {
                         tracing::error!(
                             clicks = before - rows.len(),
                             "clicks of links unknown to this database were dropped"
                         );
                         continue;
                     }
+                    tracing::error!(error = %e, clicks = rows.len(), "loading clicks failed; retrying");
                 }
                 Err(e) => {
                     tracing::error!(error = %e, clicks = rows.len(), "loading clicks failed; retrying");
@@ -245,6 +252,11 @@ impl Loader {
         self.seen.extend(fresh.into_iter().map(|(key, (at, _))| (key, at)));
         if self.seen.len() > SEEN_MAX {
             self.seen.retain(|_, at| *at + DUPLICATE_WINDOW > now);
+            if self.seen.len() > SEEN_MAX {
+                // More visitors within the hour than memory keeps: the
+                // visits table answers for the ones forgotten.
+                self.seen.clear();
+            }
         }
         if self.pruned_at.is_none_or(|t| t.elapsed() > PRUNE_EVERY) {
             self.pruned_at = Some(Instant::now());
