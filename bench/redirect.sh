@@ -5,9 +5,11 @@
 # Builds release, seeds a SQLite database with a program of N participants
 # (BENCH_PARTICIPANTS, default 10000), then runs ROUNDS (default 3)
 # interleaved rounds of `wrk -t2 -c64 -d10s --latency` over random codes:
-# goodword first, then the bare server. Prints requests/s, p50/p99, RSS and
-# server CPU time per request for both, the ratio, and checks after each
-# shutdown that goodword's click rows equal the redirects it answered.
+# goodword first, then the bare server, then the bare server sending
+# goodword's response headers (what the headers cost by themselves).
+# Prints requests/s, p50/p99, RSS and server CPU time per request, the
+# ratios, and checks after each shutdown that goodword's click rows equal
+# the redirects it answered.
 #
 # Goal: >= 0.90 of the bare server's throughput, p99 <= 15 ms, RSS <= 64 MB,
 # every click recorded. A benchmark, not a test: it reports numbers and
@@ -159,7 +161,7 @@ log "seeding $PARTICIPANTS participants into $DB"
 
 # --- rounds --------------------------------------------------------------------
 
-declare -a GW_RPS GW_P50 GW_P99 GW_RSS GW_CPU BARE_RPS BARE_P50 BARE_P99 BARE_RSS BARE_CPU
+declare -a GW_RPS GW_P50 GW_P99 GW_RSS GW_CPU BARE_RPS BARE_P50 BARE_P99 BARE_RSS BARE_CPU HDR_RPS HDR_CPU
 REDIRECTS_TOTAL=0
 CLICK_CHECK="OK"
 NON302_TOTAL=0
@@ -207,6 +209,16 @@ for round in $(seq 1 "$ROUNDS"); do
     stop_server
     BARE_RPS+=("$R_RPS") BARE_P50+=("$R_P50") BARE_P99+=("$R_P99") BARE_RSS+=("$R_RSS") BARE_CPU+=("$R_CPU_US")
     printf '%-6s %-9s %10s %9s %9s %8s %10s\n' "$round" bare "$R_RPS" "$R_P50" "$R_P99" "$R_RSS" "$R_CPU_US"
+
+    # the bare server sending goodword's headers: what they cost alone
+    port="$(free_port)"
+    "$BARE" "127.0.0.1:$port" --goodword-headers >"$WORK/bare-headers-$round.log" 2>&1 &
+    SERVER_PID=$!
+    wait_for "http://127.0.0.1:$port/r/warm" 302 "$SERVER_PID"
+    measure "http://127.0.0.1:$port" "$SERVER_PID" "$WORK/wrk-bare-headers-$round.txt"
+    stop_server
+    HDR_RPS+=("$R_RPS") HDR_CPU+=("$R_CPU_US")
+    printf '%-6s %-9s %10s %9s %9s %8s %10s\n' "$round" "bare+hdrs" "$R_RPS" "$R_P50" "$R_P99" "$R_RSS" "$R_CPU_US"
 done
 
 # --- summary -------------------------------------------------------------------
@@ -235,6 +247,10 @@ printf '  ratio goodword/bare req/s   %s   (goal >= 0.90: %s)\n' "$ratio" "$(ver
 printf '  goodword worst p99          %s ms   (goal <= 15 ms: %s)\n' "$gw_p99" "$(verdict "$gw_p99" "<=" 15)"
 printf '  goodword max RSS            %s MB   (goal <= 64 MB: %s)\n' "$gw_rss" "$(verdict "$gw_rss" "<=" 64)"
 printf '  CPU ratio goodword/bare     %s\n' "$(awk -v a="$gw_cpu" -v b="$bare_cpu" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
+hdr_rps="$(median "${HDR_RPS[@]}")"
+printf '  bare with goodword headers  %s req/s, %s of bare; goodword is %s of it\n' "$hdr_rps" \
+    "$(awk -v a="$hdr_rps" -v b="$bare_rps" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')" \
+    "$(awk -v a="$gw_rps" -v b="$hdr_rps" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
 printf '  non-302 answers (goodword)  %s\n' "$NON302_TOTAL"
 printf '  click check                 %s (%s redirects answered, %s click rows)\n' \
     "$CLICK_CHECK" "$REDIRECTS_TOTAL" "$("$SEED" count "$DB")"
