@@ -5,6 +5,7 @@
 pub mod channel;
 pub mod click_id;
 pub mod code;
+pub mod conversion;
 pub mod csv_import;
 pub mod destination;
 pub mod email;
