@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod clicks;
 mod connection;
+pub mod conversion_events;
 pub mod instance;
 pub mod ip_salts;
 pub mod links;

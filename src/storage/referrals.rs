@@ -33,6 +33,68 @@ pub fn insert(conn: &mut DbConnection, row: &ReferralRow) -> StorageResult<()> {
     Ok(())
 }
 
+pub fn find(conn: &mut DbConnection, id: &str) -> StorageResult<Option<ReferralRow>> {
+    Ok(referrals::table.find(id).select(ReferralRow::as_select()).first(conn).optional()?)
+}
+
+pub fn find_by_referee_external_id(
+    conn: &mut DbConnection,
+    program_id: &str,
+    external_id: &str,
+) -> StorageResult<Option<ReferralRow>> {
+    Ok(referrals::table
+        .filter(referrals::program_id.eq(program_id))
+        .filter(referrals::referee_external_id.eq(external_id))
+        .select(ReferralRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The referral a landing-page claim made from this click, if any.
+pub fn find_by_click_id(
+    conn: &mut DbConnection,
+    program_id: &str,
+    click_id: &str,
+) -> StorageResult<Option<ReferralRow>> {
+    Ok(referrals::table
+        .filter(referrals::program_id.eq(program_id))
+        .filter(referrals::click_id.eq(click_id))
+        .select(ReferralRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Moves a referral to `stage` and fills that stage's time (only that one:
+/// stages skipped on the way stay empty).
+pub fn advance(
+    conn: &mut DbConnection,
+    id: &str,
+    stage: crate::domain::program::Stage,
+    at: PrimitiveDateTime,
+    now: PrimitiveDateTime,
+) -> StorageResult<()> {
+    use crate::domain::program::Stage;
+    let target = referrals::table.find(id);
+    let set_stage = (referrals::stage.eq(stage.as_str()), referrals::updated_at.eq(now));
+    match stage {
+        Stage::Lead => diesel::update(target).set((set_stage, referrals::lead_at.eq(at))).execute(conn)?,
+        Stage::Qualified => diesel::update(target).set((set_stage, referrals::qualified_at.eq(at))).execute(conn)?,
+        Stage::Opportunity => {
+            diesel::update(target).set((set_stage, referrals::opportunity_at.eq(at))).execute(conn)?
+        }
+        Stage::Won => diesel::update(target).set((set_stage, referrals::won_at.eq(at))).execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Sets a referral's state word (`refunded`, `rejected`).
+pub fn set_state(conn: &mut DbConnection, id: &str, state: &str, now: PrimitiveDateTime) -> StorageResult<()> {
+    diesel::update(referrals::table.find(id))
+        .set((referrals::stage.eq(state), referrals::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn find_by_referee_email(
     conn: &mut DbConnection,
     program_id: &str,

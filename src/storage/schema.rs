@@ -163,6 +163,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    conversion_events (program_id, event_id) {
+        program_id -> Text,
+        event_id -> Text,
+        kind -> Text,
+        body_hash -> Text,
+        referral_id -> Nullable<Text>,
+        attributed -> Bool,
+        stage -> Nullable<Text>,
+        outcome -> Text,
+        amount -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     ip_salts (day) {
         day -> Text,
         salt -> Text,
@@ -186,5 +203,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     click_visits,
     click_journal_positions,
     referrals,
+    conversion_events,
     ip_salts
 );

@@ -83,6 +83,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::programs::get_program)
         .service(api::participants::enrol)
         .service(api::participants::show)
+        // -- api: conversion events --
+        .service(api::events::record)
         .default_service(web::to(not_found));
 }
 

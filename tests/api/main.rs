@@ -10,6 +10,7 @@ mod api_programs;
 mod cli;
 mod click_journal;
 mod csrf;
+mod events;
 mod landing;
 mod login;
 mod operations;

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, for the business's own systems.
 
 mod body;
+pub mod events;
 pub mod me;
 pub mod participants;
 pub mod programs;

@@ -11,7 +11,7 @@ use askama::Template;
 use crate::domain::ReferralCode;
 use crate::domain::channel::parse_channel;
 use crate::domain::click_id::click_id;
-use crate::domain::program::ProgramStatus;
+use crate::domain::program::{AttributionModel, ProgramStatus};
 use crate::domain::user_agent::Visitor;
 use crate::services::clicks::NewClick;
 use crate::services::link_cache::CachedLink;
@@ -95,16 +95,31 @@ async fn follow(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpR
     if preview {
         return preview_page(&state, &link);
     }
-    let window_days = link.program.config.attribution.window_days;
-    let cookie = ref_cookie(&code, &click_id, window_days, state.settings.https());
     let mut location = String::with_capacity(6 + link.link.program_slug.len());
     location.push_str("/join/");
     location.push_str(&link.link.program_slug);
-    Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::SET_COOKIE, cookie))
-        .finish())
+    let mut answer = HttpResponse::Found();
+    answer.insert_header((header::LOCATION, location)).insert_header((header::CACHE_CONTROL, "no-store"));
+    if !keeps_first_click(&req, &state, &link).await {
+        let window_days = link.program.config.attribution.window_days;
+        answer.insert_header((header::SET_COOKIE, ref_cookie(&code, &click_id, window_days, state.settings.https())));
+    }
+    Ok(answer.finish())
+}
+
+/// Whether the visitor's attribution cookie must stay as it is: the
+/// program attributes to the first click, and the cookie (which expires
+/// with the window) already names a link of this program.
+async fn keeps_first_click(req: &HttpRequest, state: &AppState, link: &CachedLink) -> bool {
+    if link.program.config.attribution.model != AttributionModel::FirstClick {
+        return false;
+    }
+    let Some(cookie) = req.cookie(REF_COOKIE) else { return false };
+    let Some((code, _)) = parse_ref_cookie(cookie.value()) else { return false };
+    matches!(
+        links::resolve(&state.db, &state.links, code).await,
+        Ok(Some(earlier)) if earlier.link.program_id == link.link.program_id
+    )
 }
 
 /// The `Set-Cookie` value of the attribution cookie, written out directly:

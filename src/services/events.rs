@@ -1,0 +1,277 @@
+//! Conversion events (`POST /api/v1/events`): find the referral the event
+//! belongs to, or attribute a new one, move its stage, and keep the event
+//! as the idempotency record and the referral's timeline — all in one write
+//! transaction, so an acknowledged event is committed with its effects.
+
+use time::PrimitiveDateTime;
+
+use crate::domain::FieldError;
+use crate::domain::conversion::{ConversionEvent, EventKind, ReferralState, StageChange, change_for};
+use crate::domain::program::Stage;
+use crate::storage::conversion_events::{self, EventRow};
+use crate::storage::links::ResolvedLink;
+use crate::storage::referrals::{self, ReferralRow};
+use crate::storage::{Db, DbConnection, StorageResult, clicks, links, participants};
+
+use super::programs::Program;
+use super::{ServiceError, ServiceResult};
+
+/// What the API answers for an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOutcome {
+    pub referral_id: Option<String>,
+    /// The referral's stage (or `refunded`, `rejected`) after the event.
+    pub stage: Option<String>,
+    pub attributed: bool,
+    /// The same event id and body were recorded before; nothing changed now.
+    pub duplicate: bool,
+}
+
+/// The parts of a program that attribution needs.
+#[derive(Debug, Clone)]
+struct Rules {
+    program_id: String,
+    window: time::Duration,
+}
+
+/// Records `event` once (by its id within the program). `body_hash`
+/// identifies the request body, so that a retry is told from a reuse of
+/// the id with other content (422).
+pub async fn record(
+    db: &Db,
+    program: &Program,
+    event: ConversionEvent,
+    body_hash: String,
+    now: PrimitiveDateTime,
+) -> ServiceResult<EventOutcome> {
+    let rules = Rules {
+        program_id: program.id.clone(),
+        window: time::Duration::days(i64::from(program.config.attribution.window_days)),
+    };
+    let attempt = |rules: Rules, event: ConversionEvent, hash: String| {
+        db.write(move |conn| record_in(conn, &rules, &event, &hash, now))
+    };
+    let outcome = match attempt(rules.clone(), event.clone(), body_hash.clone()).await {
+        // A concurrent request with the same event id (or creating the same
+        // referee's referral) committed first: once more, it is seen.
+        Err(e) if e.is_unique_violation() => attempt(rules, event, body_hash).await?,
+        other => other?,
+    };
+    outcome.map_err(|reused| ServiceError::Invalid(vec![reused]))
+}
+
+fn record_in(
+    conn: &mut DbConnection,
+    rules: &Rules,
+    event: &ConversionEvent,
+    body_hash: &str,
+    now: PrimitiveDateTime,
+) -> StorageResult<Result<EventOutcome, FieldError>> {
+    if let Some(stored) = conversion_events::find(conn, &rules.program_id, &event.id)? {
+        if stored.body_hash != body_hash {
+            return Ok(Err(FieldError::new("id", "was used before for an event with other content")));
+        }
+        return Ok(Ok(EventOutcome {
+            referral_id: stored.referral_id,
+            stage: stored.stage,
+            attributed: stored.attributed,
+            duplicate: true,
+        }));
+    }
+    let applied = match existing_referral(conn, rules, event)? {
+        Some(referral) => apply_to(conn, referral, event, now)?,
+        None => attribute(conn, rules, event, now)?,
+    };
+    conversion_events::insert(
+        conn,
+        &EventRow {
+            program_id: rules.program_id.clone(),
+            event_id: event.id.clone(),
+            kind: event.kind.as_str().into(),
+            body_hash: body_hash.into(),
+            referral_id: applied.referral_id.clone(),
+            attributed: applied.referral_id.is_some(),
+            stage: applied.stage.clone(),
+            outcome: applied.outcome,
+            amount: event.amount,
+            currency: event.currency.clone(),
+            occurred_at: event.occurred_at,
+            received_at: now,
+        },
+    )?;
+    Ok(Ok(EventOutcome {
+        attributed: applied.referral_id.is_some(),
+        referral_id: applied.referral_id,
+        stage: applied.stage,
+        duplicate: false,
+    }))
+}
+
+/// What an event did.
+struct Applied {
+    referral_id: Option<String>,
+    stage: Option<String>,
+    /// In plain words, for the timeline.
+    outcome: String,
+}
+
+impl Applied {
+    fn not_attributed(reason: &str) -> Self {
+        Self { referral_id: None, stage: None, outcome: format!("not attributed: {reason}") }
+    }
+}
+
+/// The referral of the event's referee, if they have one: a referee is
+/// attributed once. Looked up by external id, then normalised email, then
+/// the click a landing-page claim came from.
+fn existing_referral(
+    conn: &mut DbConnection,
+    rules: &Rules,
+    event: &ConversionEvent,
+) -> StorageResult<Option<ReferralRow>> {
+    let program = rules.program_id.as_str();
+    if let Some(external_id) = &event.referee.external_id
+        && let Some(found) = referrals::find_by_referee_external_id(conn, program, external_id)?
+    {
+        return Ok(Some(found));
+    }
+    if let Some(email) = &event.referee.email
+        && let Some(found) = referrals::find_by_referee_email(conn, program, &email.normalized())?
+    {
+        return Ok(Some(found));
+    }
+    match &event.click_id {
+        Some(click_id) => referrals::find_by_click_id(conn, program, click_id),
+        None => Ok(None),
+    }
+}
+
+/// Applies the event to a referral that exists.
+fn apply_to(
+    conn: &mut DbConnection,
+    referral: ReferralRow,
+    event: &ConversionEvent,
+    now: PrimitiveDateTime,
+) -> StorageResult<Applied> {
+    let state = ReferralState::parse(&referral.stage).unwrap_or(ReferralState::Open(Stage::Lead));
+    let (state, outcome) = match change_for(state, event.kind) {
+        StageChange::Advance { to } => {
+            referrals::advance(conn, &referral.id, to, event.occurred_at, now)?;
+            (ReferralState::Open(to), format!("moved to {}", to.as_str()))
+        }
+        StageChange::Refund => {
+            referrals::set_state(conn, &referral.id, ReferralState::Refunded.as_str(), now)?;
+            (ReferralState::Refunded, "refunded".to_string())
+        }
+        StageChange::Unchanged { reason } => (state, format!("recorded, nothing changed: {reason}")),
+    };
+    Ok(Applied { referral_id: Some(referral.id), stage: Some(state.as_str().into()), outcome })
+}
+
+/// Attributes a referee without a referral: the click id (within the
+/// window), else the code; a new referral starts at the event's stage.
+fn attribute(
+    conn: &mut DbConnection,
+    rules: &Rules,
+    event: &ConversionEvent,
+    now: PrimitiveDateTime,
+) -> StorageResult<Applied> {
+    let (link, click_id) = match find_link(conn, rules, event)? {
+        Ok(found) => found,
+        Err(reason) => return Ok(Applied::not_attributed(reason)),
+    };
+    if link.disabled {
+        return Ok(Applied::not_attributed("the link is disabled"));
+    }
+    let referee = &event.referee;
+    if referee.email.is_none() && referee.external_id.is_none() && click_id.is_none() {
+        return Ok(Applied::not_attributed("the event names no referee (email, external_id or click_id)"));
+    }
+    let Some(stage) = stage_of(event.kind) else {
+        return Ok(Applied::not_attributed("a refund for a referral that does not exist"));
+    };
+    if let Some(participant) = participants::find(conn, &link.participant_id)? {
+        let same_email = referee.email.as_ref().is_some_and(|e| e.normalized() == participant.email_normalized);
+        let same_id = referee.external_id.is_some() && referee.external_id == participant.external_id;
+        if same_email || same_id {
+            return Ok(Applied::not_attributed("the referee is the participant who shared the link"));
+        }
+    }
+    let at = Some(event.occurred_at);
+    let id = nanoid::nanoid!();
+    referrals::insert(
+        conn,
+        &ReferralRow {
+            id: id.clone(),
+            program_id: rules.program_id.clone(),
+            participant_id: link.participant_id.clone(),
+            link_id: Some(link.link_id.clone()),
+            click_id,
+            code: link.code.clone(),
+            referee_email: referee.email.as_ref().map(ToString::to_string),
+            referee_email_normalized: referee.email.as_ref().map(|e| e.normalized()),
+            referee_name: referee.name.clone().unwrap_or_default(),
+            referee_external_id: referee.external_id.clone(),
+            stage: stage.as_str().into(),
+            lead_at: at.filter(|_| stage == Stage::Lead),
+            qualified_at: at.filter(|_| stage == Stage::Qualified),
+            opportunity_at: at.filter(|_| stage == Stage::Opportunity),
+            won_at: at.filter(|_| stage == Stage::Won),
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    Ok(Applied {
+        referral_id: Some(id),
+        stage: Some(stage.as_str().into()),
+        outcome: format!("attributed at {}", stage.as_str()),
+    })
+}
+
+/// The link an event points at, with the click id when a click found it;
+/// or why none does.
+fn find_link(
+    conn: &mut DbConnection,
+    rules: &Rules,
+    event: &ConversionEvent,
+) -> StorageResult<Result<(ResolvedLink, Option<String>), &'static str>> {
+    if let Some(click_id) = &event.click_id
+        && let Some(click) = clicks::find(conn, click_id)?
+    {
+        if click.program_id != rules.program_id {
+            return Ok(Err("the click belongs to another program"));
+        }
+        if event.occurred_at > click.at + rules.window {
+            return Ok(Err("the click is older than the attribution window"));
+        }
+        let Some(link) = links::find(conn, &click.link_id)? else {
+            return Ok(Err("the click's link no longer exists"));
+        };
+        return Ok(match links::resolve(conn, &link.code)? {
+            Some(resolved) => Ok((resolved, Some(click.id))),
+            None => Err("the click's link no longer exists"),
+        });
+    }
+    let Some(code) = &event.code else {
+        return Ok(Err(if event.click_id.is_some() {
+            "the click id is unknown and no code was given"
+        } else {
+            "no click id, code or earlier referral of this referee"
+        }));
+    };
+    Ok(match links::resolve(conn, code)? {
+        Some(link) if link.program_id == rules.program_id => Ok((link, None)),
+        Some(_) => Err("the code belongs to another program"),
+        None => Err("the code is unknown"),
+    })
+}
+
+fn stage_of(kind: EventKind) -> Option<Stage> {
+    match kind {
+        EventKind::Lead => Some(Stage::Lead),
+        EventKind::Qualified => Some(Stage::Qualified),
+        EventKind::Opportunity => Some(Stage::Opportunity),
+        EventKind::Won => Some(Stage::Won),
+        EventKind::Refund => None,
+    }
+}

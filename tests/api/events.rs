@@ -1,0 +1,280 @@
+//! `POST /api/v1/events`: attribution by click id, code or the referee's
+//! referral; stages that only move forward; refunds; idempotency by event
+//! id; every validation error answered 4xx with the field named.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn key(app: &TestApp) -> String {
+    goodword::services::api_keys::create(&app.state.db, "test".into(), None, "crm".into(), app.state.clock.now_utc())
+        .await
+        .unwrap()
+        .0
+}
+
+async fn post(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
+    let resp = browser().post(app.url("/api/v1/events")).bearer_auth(key).json(&body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Opens `code`'s link as a new visitor; returns the click id its cookie holds.
+async fn click_through(app: &TestApp, client: &reqwest::Client, code: &str) -> String {
+    let resp = client.get(app.url(&format!("/r/{code}"))).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    let value = cookie.split(';').next().unwrap().trim_start_matches("gw_ref=").to_string();
+    let (_, click) = value.split_once('.').unwrap();
+    click.to_string()
+}
+
+async fn referral(app: &TestApp, id: &str) -> goodword::storage::referrals::ReferralRow {
+    let id = id.to_string();
+    app.state.db.run(move |c| goodword::storage::referrals::find(c, &id)).await.unwrap().expect("the referral exists")
+}
+
+#[actix_web::test]
+async fn a_click_id_attributes_the_referee_to_the_participant_who_shared() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (jane, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let click = click_through(&app, &visitor(), &code).await;
+    app.state.clicks.flush().await;
+
+    let (status, body) = post(
+        &app,
+        &key,
+        json!({"id": "e1", "type": "qualified", "program": "acme", "click_id": click,
+               "referee": {"email": "bob@example.org", "name": "Bob"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["attributed"].as_bool(), body["stage"].as_str(), body["duplicate"].as_bool()),
+        (Some(true), Some("qualified"), Some(false))
+    );
+    let row = referral(&app, body["referral_id"].as_str().unwrap()).await;
+    assert_eq!((row.participant_id.as_str(), row.click_id.as_deref()), (jane.as_str(), Some(click.as_str())));
+    assert!(row.qualified_at.is_some() && row.lead_at.is_none(), "the skipped stage stays empty");
+}
+
+#[actix_web::test]
+async fn a_code_attributes_when_there_is_no_click_and_the_referee_is_attributed_once() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (jane, jane_code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let (_, ann_code, _) = enrol(&app, &program, "ann@example.com", "Ann Lee").await;
+    let (_, first) = post(
+        &app,
+        &key,
+        json!({"id": "e1", "type": "lead", "program": "acme", "code": jane_code, "referee": {"external_id": "crm-7"}}),
+    )
+    .await;
+    assert_eq!(first["attributed"], true);
+    // Later events carry Ann's code: the referee stays Jane's.
+    let (_, won) = post(&app, &key, json!({"id": "e2", "type": "won", "program": "acme", "code": ann_code, "referee": {"external_id": "crm-7"}, "amount": 9900, "currency": "EUR"})).await;
+    assert_eq!((won["referral_id"].clone(), won["stage"].as_str()), (first["referral_id"].clone(), Some("won")));
+    assert_eq!(referral(&app, first["referral_id"].as_str().unwrap()).await.participant_id, jane);
+}
+
+#[actix_web::test]
+async fn events_for_a_claimed_lead_find_it_by_the_referees_email() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let client = visitor();
+    click_through(&app, &client, &code).await;
+    let resp =
+        app.submit(&client, "/join/acme", "/join/acme", &[("email", "Bob.Smith@gmail.com"), ("name", "Bob")]).await;
+    assert_eq!(resp.status(), 303);
+    let (_, body) = post(
+        &app,
+        &key,
+        json!({"id": "w1", "type": "won", "program": "acme", "referee": {"email": "bobsmith+x@googlemail.com"}}),
+    )
+    .await;
+    assert_eq!((body["attributed"].as_bool(), body["stage"].as_str()), (Some(true), Some("won")));
+    let row = referral(&app, body["referral_id"].as_str().unwrap()).await;
+    assert!(row.lead_at.is_some() && row.won_at.is_some() && row.qualified_at.is_none());
+}
+
+#[actix_web::test]
+async fn a_click_older_than_the_window_does_not_attribute() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({"attribution": {"window_days": 7}})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let click = click_through(&app, &visitor(), &code).await;
+    app.state.clicks.flush().await;
+    app.clock.advance(time::Duration::days(8));
+    let (status, body) = post(&app, &key, json!({"id": "late", "type": "lead", "program": "acme", "click_id": click, "referee": {"email": "bob@example.org"}})).await;
+    assert_eq!(status, 200);
+    assert_eq!((body["attributed"].as_bool(), &body["referral_id"]), (Some(false), &Value::Null));
+    // Stored all the same: the same id again is a duplicate.
+    let (_, again) = post(&app, &key, json!({"id": "late", "type": "lead", "program": "acme", "click_id": click, "referee": {"email": "bob@example.org"}})).await;
+    assert_eq!((again["attributed"].as_bool(), again["duplicate"].as_bool()), (Some(false), Some(true)));
+}
+
+#[actix_web::test]
+async fn an_earlier_stage_changes_nothing_and_a_refund_ends_a_won_referral() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let referee = json!({"email": "bob@example.org"});
+    let (_, won) =
+        post(&app, &key, json!({"id": "a", "type": "won", "program": "acme", "code": code, "referee": referee})).await;
+    let (_, late) =
+        post(&app, &key, json!({"id": "b", "type": "qualified", "program": "acme", "referee": referee})).await;
+    assert_eq!((late["stage"].as_str(), late["referral_id"].clone()), (Some("won"), won["referral_id"].clone()));
+    let (_, refund) =
+        post(&app, &key, json!({"id": "c", "type": "refund", "program": "acme", "referee": referee})).await;
+    assert_eq!(refund["stage"], "refunded");
+    let (_, after) = post(&app, &key, json!({"id": "d", "type": "won", "program": "acme", "referee": referee})).await;
+    assert_eq!(after["stage"], "refunded", "a refunded referral stays refunded");
+
+    let id = won["referral_id"].as_str().unwrap().to_string();
+    let timeline = app.state.db.run(move |c| goodword::storage::conversion_events::for_referral(c, &id)).await.unwrap();
+    let outcomes: Vec<&str> = timeline.iter().map(|e| e.outcome.as_str()).collect();
+    assert_eq!(outcomes.len(), 4, "every event is on the timeline: {outcomes:?}");
+    assert!(outcomes[1].starts_with("recorded, nothing changed"), "{outcomes:?}");
+    assert_eq!(outcomes[2], "refunded");
+}
+
+#[actix_web::test]
+async fn a_participant_cannot_be_their_own_referee() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let (_, body) = post(
+        &app,
+        &key,
+        json!({"id": "s", "type": "won", "program": "acme", "code": code, "referee": {"email": "JANE@example.com"}}),
+    )
+    .await;
+    assert_eq!(body["attributed"], false);
+}
+
+#[actix_web::test]
+async fn the_same_id_with_the_same_body_is_a_duplicate_and_with_another_body_a_422() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let event = json!({"id": "once", "type": "won", "program": "acme", "code": code, "referee": {"email": "bob@example.org", "name": "Bob"}});
+    let (_, first) = post(&app, &key, event.clone()).await;
+    let reordered: Value = serde_json::from_str(&format!(
+        r#"{{"referee": {{"name": "Bob", "email": "bob@example.org"}}, "code": "{code}", "program": "acme", "type": "won", "id": "once"}}"#
+    ))
+    .unwrap();
+    let (status, again) = post(&app, &key, reordered).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (again["duplicate"].as_bool(), again["referral_id"].clone()),
+        (Some(true), first["referral_id"].clone())
+    );
+    let (status, body) = post(
+        &app,
+        &key,
+        json!({"id": "once", "type": "refund", "program": "acme", "referee": {"email": "bob@example.org"}}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["fields"][0]["field"], "id");
+}
+
+#[actix_web::test]
+async fn fifty_concurrent_posts_of_one_event_leave_one_event_and_one_referral() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let event =
+        json!({"id": "burst", "type": "won", "program": "acme", "code": code, "referee": {"email": "bob@example.org"}});
+    let answers = futures_util::future::join_all((0..50).map(|_| post(&app, &key, event.clone()))).await;
+    assert!(answers.iter().all(|(status, _)| *status == 200), "{answers:?}");
+    assert_eq!(answers.iter().filter(|(_, b)| b["duplicate"] == false).count(), 1);
+    let ids: std::collections::HashSet<String> =
+        answers.iter().map(|(_, b)| b["referral_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 1);
+    let id = ids.into_iter().next().unwrap();
+    let events = app.state.db.run(move |c| goodword::storage::conversion_events::for_referral(c, &id)).await.unwrap();
+    assert_eq!(events.len(), 1);
+}
+
+#[actix_web::test]
+async fn every_invalid_body_gets_a_4xx_that_names_the_problem() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    create_program(&app, json!({})).await;
+    let base = json!({"id": "v", "type": "won", "program": "acme", "referee": {"email": "bob@example.org"}});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    for (body, field) in [
+        (with("colour", json!("red")), "colour"),
+        (with("amount", json!(12.5)), "amount"),
+        (with("amount", json!(1_000_000_000_001i64)), "amount"),
+        (with("currency", json!("EURO")), "currency"),
+        (with("type", json!("paid")), "type"),
+        (with("occurred_at", json!("2099-01-01T00:00:00Z")), "occurred_at"),
+        (with("program", json!("nope")), "program"),
+        (with("referee", json!({"email": "bob@example.org", "phone": "1"})), "referee.phone"),
+    ] {
+        let (status, answer) = post(&app, &key, body).await;
+        assert_eq!(status, 422, "{field}: {answer}");
+        assert_eq!(answer["error"]["fields"][0]["field"], field, "{answer}");
+    }
+    let text = browser()
+        .post(app.url("/api/v1/events"))
+        .bearer_auth(&key)
+        .body("id=1")
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 415);
+    let huge = json!({"id": "x".repeat(70_000), "type": "won", "program": "acme"});
+    assert_eq!(post(&app, &key, huge).await.0, 413);
+    let resp = browser().post(app.url("/api/v1/events")).json(&base).send().await.unwrap();
+    assert_eq!(resp.status(), 401, "an API key is required");
+}
+
+/// Opens Jane's link, then Ann's, in one browser, claims on the landing
+/// page (which reads the browser's `gw_ref` cookie) and posts `won`;
+/// returns who got the referral, then Jane's and Ann's ids.
+async fn winner_after_two_links(model: &str) -> (String, String, String) {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({"attribution": {"window_days": 30, "model": model}})).await;
+    let (jane, jane_code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let (ann, ann_code, _) = enrol(&app, &program, "ann@example.com", "Ann Lee").await;
+    let browser = visitor();
+    for code in [&jane_code, &ann_code] {
+        assert_eq!(browser.get(app.url(&format!("/r/{code}"))).send().await.unwrap().status(), 302);
+    }
+    assert_eq!(clicks(&app).await.len(), 2, "both opens are clicks whatever the model");
+    let claim =
+        app.submit(&browser, "/join/acme", "/join/acme", &[("email", "bob@example.org"), ("name", "Bob")]).await;
+    assert_eq!(claim.status(), 303);
+    let (_, won) =
+        post(&app, &key, json!({"id": "w", "type": "won", "program": "acme", "referee": {"email": "bob@example.org"}}))
+            .await;
+    let row = referral(&app, won["referral_id"].as_str().unwrap()).await;
+    (row.participant_id, jane, ann)
+}
+
+#[actix_web::test]
+async fn the_last_click_wins_by_default_and_the_first_when_the_program_says_so() {
+    let (winner, _jane, ann) = winner_after_two_links("last_click").await;
+    assert_eq!(winner, ann);
+    let (winner, jane, _ann) = winner_after_two_links("first_click").await;
+    assert_eq!(winner, jane);
+}
