@@ -103,3 +103,81 @@ pub async fn clicks_for_participant(db: &Db, participant_id: &str) -> ServiceRes
     let id = participant_id.to_string();
     Ok(db.run(move |conn| clicks::counted_for_participant(conn, &id)).await?)
 }
+
+/// Where a page of referrals ends: the last one's creation time and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: PrimitiveDateTime,
+    pub id: String,
+}
+
+impl Cursor {
+    /// Opaque to clients: base64url of `{unix nanoseconds}.{id}`.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let nanos = self.created_at.assume_utc().unix_timestamp_nanos();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{nanos}.{}", self.id))
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (nanos, id) = text.split_once('.')?;
+        let at = time::OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?;
+        (!id.is_empty()).then(|| Self { created_at: PrimitiveDateTime::new(at.date(), at.time()), id: id.to_string() })
+    }
+}
+
+/// A referral as the list shows it, with its participant's external id.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub referral: ReferralRow,
+    pub participant_external_id: Option<String>,
+}
+
+/// A page of referrals and the cursor of the next page, if there is one.
+pub async fn page(
+    db: &Db,
+    filter: referrals::ReferralFilter,
+    after: Option<Cursor>,
+    limit: i64,
+) -> ServiceResult<(Vec<Listed>, Option<Cursor>)> {
+    Ok(db
+        .run(move |conn| {
+            // One more than asked tells whether another page follows.
+            let mut rows = referrals::page(conn, &filter, after.map(|c| (c.created_at, c.id)), limit + 1)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let ids: Vec<String> = rows.iter().map(|r| r.participant_id.clone()).collect();
+            let external: std::collections::HashMap<String, Option<String>> =
+                participants::external_ids(conn, &ids)?.into_iter().collect();
+            let next =
+                more.then(|| rows.last().map(|r| Cursor { created_at: r.created_at, id: r.id.clone() })).flatten();
+            let listed = rows
+                .into_iter()
+                .map(|r| Listed {
+                    participant_external_id: external.get(&r.participant_id).cloned().flatten(),
+                    referral: r,
+                })
+                .collect();
+            Ok((listed, next))
+        })
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::Cursor;
+
+    #[test]
+    fn a_cursor_reads_back_what_it_wrote_and_refuses_garbage() {
+        let cursor = Cursor { created_at: datetime!(2026-12-03 10:00:00.123456), id: "V1StGXR8_Z5jdHi6B-myT".into() };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        for bad in ["", "!!", "bm9kb3Q", "MTIzLg"] {
+            assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+}

@@ -88,6 +88,14 @@ pub fn list(
         .load(conn)?)
 }
 
+/// (id, external id) of the participants `ids`.
+pub fn external_ids(conn: &mut DbConnection, ids: &[String]) -> StorageResult<Vec<(String, Option<String>)>> {
+    Ok(participants::table
+        .filter(participants::id.eq_any(ids))
+        .select((participants::id, participants::external_id))
+        .load(conn)?)
+}
+
 pub fn count(conn: &mut DbConnection, program_id: &str) -> StorageResult<i64> {
     Ok(participants::table.filter(participants::program_id.eq(program_id)).count().get_result(conn)?)
 }

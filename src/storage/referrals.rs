@@ -154,3 +154,40 @@ pub fn counts_by_participant(conn: &mut DbConnection, program_id: &str) -> Stora
         .select((referrals::participant_id, diesel::dsl::count_star()))
         .load(conn)?)
 }
+
+/// Which referrals a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ReferralFilter {
+    pub program_id: Option<String>,
+    /// A stage or end state (`refunded`, `rejected`).
+    pub stage: Option<String>,
+    /// Created at or after.
+    pub since: Option<PrimitiveDateTime>,
+}
+
+/// A page of referrals in a stable order (creation time, then id), after
+/// the referral `after` (its creation time and id) when given.
+pub fn page(
+    conn: &mut DbConnection,
+    filter: &ReferralFilter,
+    after: Option<(PrimitiveDateTime, String)>,
+    limit: i64,
+) -> StorageResult<Vec<ReferralRow>> {
+    let mut q = referrals::table.into_boxed();
+    if let Some(program_id) = &filter.program_id {
+        q = q.filter(referrals::program_id.eq(program_id.clone()));
+    }
+    if let Some(stage) = &filter.stage {
+        q = q.filter(referrals::stage.eq(stage.clone()));
+    }
+    if let Some(since) = filter.since {
+        q = q.filter(referrals::created_at.ge(since));
+    }
+    if let Some((at, id)) = after {
+        q = q.filter(referrals::created_at.gt(at).or(referrals::created_at.eq(at).and(referrals::id.gt(id))));
+    }
+    Ok(q.order((referrals::created_at.asc(), referrals::id.asc()))
+        .limit(limit)
+        .select(ReferralRow::as_select())
+        .load(conn)?)
+}

@@ -85,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::participants::show)
         // -- api: conversion events --
         .service(api::events::record)
+        .service(api::referrals::list)
         .default_service(web::to(not_found));
 }
 

@@ -278,3 +278,60 @@ async fn the_last_click_wins_by_default_and_the_first_when_the_program_says_so()
     let (winner, jane, _ann) = winner_after_two_links("first_click").await;
     assert_eq!(winner, jane);
 }
+
+async fn get(app: &TestApp, key: &str, query: &str) -> (u16, Value) {
+    let resp = browser().get(app.url(&format!("/api/v1/referrals{query}"))).bearer_auth(key).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+#[actix_web::test]
+async fn referrals_are_listed_a_page_at_a_time_in_a_stable_order_with_filters() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let start = app.state.clock.now();
+    for i in 0..5 {
+        let kind = if i % 2 == 0 { "won" } else { "lead" };
+        let (_, body) = post(&app, &key, json!({"id": format!("e{i}"), "type": kind, "program": "acme", "code": code, "referee": {"external_id": format!("crm-{i}")}})).await;
+        assert_eq!(body["attributed"], true);
+        // crm-1 and crm-2 share a creation time: the id breaks the tie.
+        if i != 1 {
+            app.clock.advance(time::Duration::seconds(1));
+        }
+    }
+    let mut seen = Vec::new();
+    let mut query = "?program=acme&limit=2".to_string();
+    loop {
+        let (status, page) = get(&app, &key, &query).await;
+        assert_eq!(status, 200, "{page}");
+        for r in page["data"].as_array().unwrap() {
+            seen.push(r["referee"]["external_id"].as_str().unwrap().to_string());
+            assert_eq!(r["program"], "acme");
+        }
+        match page["next"].as_str() {
+            Some(next) => query = format!("?program=acme&limit=2&cursor={next}"),
+            None => break,
+        }
+    }
+    // crm-1 and crm-2 share a creation time; their ids order them.
+    assert_eq!(seen.len(), 5, "{seen:?}");
+    assert_eq!((seen[0].as_str(), seen[3].as_str(), seen[4].as_str()), ("crm-0", "crm-3", "crm-4"));
+    let mut middle = vec![seen[1].as_str(), seen[2].as_str()];
+    middle.sort_unstable();
+    assert_eq!(middle, ["crm-1", "crm-2"]);
+
+    let (_, won) = get(&app, &key, "?stage=won").await;
+    assert_eq!(won["data"].as_array().unwrap().len(), 3);
+    assert!(won["data"][0]["won_at"].is_string() && won["data"][0]["lead_at"].is_null());
+    let since = (start + time::Duration::milliseconds(1500)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (_, recent) = get(&app, &key, &format!("?since={}", since.replace('+', "%2B"))).await;
+    assert_eq!(recent["data"].as_array().unwrap().len(), 2, "crm-3 and crm-4: {recent}");
+
+    let (status, bad) = get(&app, &key, "?stage=paid&limit=0&cursor=zzz&program=nope&since=today").await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> =
+        bad["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["program", "stage", "since", "cursor", "limit"]);
+}

@@ -5,6 +5,7 @@ pub mod events;
 pub mod me;
 pub mod participants;
 pub mod programs;
+pub mod referrals;
 
 use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;

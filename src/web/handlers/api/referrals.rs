@@ -1,0 +1,146 @@
+//! `GET /api/v1/referrals?program=&stage=&since=&cursor=&limit=`: referrals
+//! in a stable order (creation time, then id), a page at a time.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+use time::PrimitiveDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::FieldError;
+use crate::domain::conversion::ReferralState;
+use crate::services::programs;
+use crate::services::referrals::{self, Cursor, Listed};
+use crate::storage::referrals::ReferralFilter;
+use crate::web::auth::ApiAuth;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::state::AppState;
+
+/// Referrals per page unless `limit` says otherwise, and at most.
+const DEFAULT_LIMIT: i64 = 100;
+const MAX_LIMIT: i64 = 500;
+
+#[derive(Serialize)]
+struct Page {
+    data: Vec<ReferralBody>,
+    next: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ReferralBody {
+    id: String,
+    program: String,
+    participant: ParticipantRef,
+    stage: String,
+    referee: RefereeBody,
+    code: String,
+    click_id: Option<String>,
+    lead_at: Option<String>,
+    qualified_at: Option<String>,
+    opportunity_at: Option<String>,
+    won_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct ParticipantRef {
+    id: String,
+    external_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RefereeBody {
+    email: Option<String>,
+    external_id: Option<String>,
+    name: String,
+}
+
+#[get("/api/v1/referrals")]
+pub async fn list(
+    _auth: ApiAuth,
+    query: web::Query<HashMap<String, String>>,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let mut errors = Vec::new();
+    let mut filter = ReferralFilter::default();
+    let mut slugs: HashMap<String, String> = HashMap::new();
+    if let Some(slug) = query.get("program") {
+        match programs::get(&state.db, slug).await? {
+            Some(program) => {
+                slugs.insert(program.id.clone(), program.slug.to_string());
+                filter.program_id = Some(program.id);
+            }
+            None => errors.push(FieldError::new("program", "is not a program")),
+        }
+    }
+    if let Some(stage) = query.get("stage") {
+        match ReferralState::parse(stage) {
+            Some(state) => filter.stage = Some(state.as_str().to_string()),
+            None => {
+                errors.push(FieldError::new("stage", "must be lead, qualified, opportunity, won, refunded or rejected"))
+            }
+        }
+    }
+    if let Some(since) = query.get("since") {
+        match time::OffsetDateTime::parse(since, &Rfc3339) {
+            Ok(t) => {
+                let utc = t.to_offset(time::UtcOffset::UTC);
+                filter.since = Some(PrimitiveDateTime::new(utc.date(), utc.time()));
+            }
+            Err(_) => errors.push(FieldError::new("since", "must be an RFC 3339 time such as 2026-12-01T00:00:00Z")),
+        }
+    }
+    let after = match query.get("cursor") {
+        None => None,
+        Some(raw) => {
+            let cursor = Cursor::decode(raw);
+            if cursor.is_none() {
+                errors.push(FieldError::new("cursor", "is not a cursor this API gave out"));
+            }
+            cursor
+        }
+    };
+    let limit = match query.get("limit").map(|l| l.parse::<i64>()) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(_) => {
+            errors.push(FieldError::new("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")));
+            DEFAULT_LIMIT
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let (rows, next) = referrals::page(&state.db, filter, after, limit).await?;
+    for row in &rows {
+        if !slugs.contains_key(&row.referral.program_id)
+            && let Some(program) = programs::get_by_id(&state.db, &row.referral.program_id).await?
+        {
+            slugs.insert(program.id.clone(), program.slug.to_string());
+        }
+    }
+    let data = rows.into_iter().map(|l| body(l, &slugs)).collect();
+    Ok(HttpResponse::Ok().json(Page { data, next: next.map(|c| c.encode()) }))
+}
+
+fn body(listed: Listed, slugs: &HashMap<String, String>) -> ReferralBody {
+    let r = listed.referral;
+    let time = |t: Option<PrimitiveDateTime>| t.and_then(|t| t.assume_utc().format(&Rfc3339).ok());
+    ReferralBody {
+        program: slugs.get(&r.program_id).cloned().unwrap_or_default(),
+        participant: ParticipantRef { id: r.participant_id, external_id: listed.participant_external_id },
+        stage: r.stage,
+        referee: RefereeBody { email: r.referee_email, external_id: r.referee_external_id, name: r.referee_name },
+        code: r.code,
+        click_id: r.click_id,
+        lead_at: time(r.lead_at),
+        qualified_at: time(r.qualified_at),
+        opportunity_at: time(r.opportunity_at),
+        won_at: time(r.won_at),
+        created_at: time(Some(r.created_at)).unwrap_or_default(),
+        updated_at: time(Some(r.updated_at)).unwrap_or_default(),
+        id: r.id,
+    }
+}
