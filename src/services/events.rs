@@ -2,6 +2,7 @@
 //! belongs to, or attribute a new one, move its stage, and keep the event
 //! as the idempotency record and the referral's timeline — all in one write
 //! transaction, so an acknowledged event is committed with its effects.
+//! Events are committed in groups by one writer ([`EventWriter`]).
 
 use time::PrimitiveDateTime;
 
@@ -11,7 +12,7 @@ use crate::domain::program::Stage;
 use crate::storage::conversion_events::{self, EventRow};
 use crate::storage::links::ResolvedLink;
 use crate::storage::referrals::{self, ReferralRow};
-use crate::storage::{Db, DbConnection, StorageResult, clicks, links, participants};
+use crate::storage::{Db, DbConnection, StorageError, StorageResult, clicks, links, participants, write_transaction};
 
 use super::programs::Program;
 use super::{ServiceError, ServiceResult};
@@ -34,30 +35,114 @@ struct Rules {
     window: time::Duration,
 }
 
-/// Records `event` once (by its id within the program). `body_hash`
-/// identifies the request body, so that a retry is told from a reuse of
-/// the id with other content (422).
-pub async fn record(
-    db: &Db,
-    program: &Program,
+/// Events waiting for the writer at most; beyond this a request waits for
+/// room (a full queue means the database is slower than the arrivals).
+const QUEUE: usize = 4_096;
+/// Events committed in one transaction at most.
+const GROUP_MAX: usize = 512;
+
+/// One event on its way to the writer, with where its answer goes.
+struct Job {
+    rules: Rules,
     event: ConversionEvent,
     body_hash: String,
     now: PrimitiveDateTime,
-) -> ServiceResult<EventOutcome> {
-    let rules = Rules {
-        program_id: program.id.clone(),
-        window: time::Duration::days(i64::from(program.config.attribution.window_days)),
+    reply: tokio::sync::oneshot::Sender<StorageResult<Result<EventOutcome, FieldError>>>,
+}
+
+/// Commits events in groups: one writer thread takes every event waiting,
+/// records each in a savepoint of one transaction, commits once, then
+/// answers them all. One sync per group instead of one per event; an
+/// event is answered only after the commit that holds it.
+pub struct EventWriter {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+}
+
+impl EventWriter {
+    /// Starts the writer thread; it ends when the writer is dropped.
+    pub fn start(db: Db) -> std::io::Result<Self> {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
+        std::thread::Builder::new().name("event-writer".into()).spawn(move || write_groups(&db, &queue))?;
+        Ok(Self { jobs })
+    }
+
+    /// Records `event` once (by its id within the program). `body_hash`
+    /// identifies the request body, so that a retry is told from a reuse
+    /// of the id with other content (422).
+    pub async fn record(
+        &self,
+        program: &Program,
+        event: ConversionEvent,
+        body_hash: String,
+        now: PrimitiveDateTime,
+    ) -> ServiceResult<EventOutcome> {
+        let rules = Rules {
+            program_id: program.id.clone(),
+            window: time::Duration::days(i64::from(program.config.attribution.window_days)),
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job { rules, event, body_hash, now, reply };
+        // A full queue blocks, so wait for room off the async worker.
+        let jobs = self.jobs.clone();
+        actix_web::web::block(move || jobs.send(job))
+            .await
+            .map_err(|_| StorageError::Canceled)?
+            .map_err(|_| StorageError::Canceled)?;
+        let outcome = answer.await.map_err(|_| StorageError::Canceled)??;
+        outcome.map_err(|reused| ServiceError::Invalid(vec![reused]))
+    }
+}
+
+fn write_groups(db: &Db, queue: &std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP_MAX {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcomes = commit_group(db, &group);
+        for (job, outcome) in group.into_iter().zip(outcomes) {
+            // The request may have gone (client disconnected): the event
+            // is committed all the same, and a retry will say duplicate.
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+type Outcome = StorageResult<Result<EventOutcome, FieldError>>;
+
+/// Records every job of the group in its own savepoint of one transaction.
+/// The answers are final once it returns: committed, or all failed.
+fn commit_group(db: &Db, group: &[Job]) -> Vec<Outcome> {
+    let mut conn = match db.get() {
+        Ok(conn) => conn,
+        Err(e) => return group.iter().map(|_| Err(shared_error(&e))).collect(),
     };
-    let attempt = |rules: Rules, event: ConversionEvent, hash: String| {
-        db.write(move |conn| record_in(conn, &rules, &event, &hash, now))
-    };
-    let outcome = match attempt(rules.clone(), event.clone(), body_hash.clone()).await {
-        // A concurrent request with the same event id (or creating the same
-        // referee's referral) committed first: once more, it is seen.
-        Err(e) if e.is_unique_violation() => attempt(rules, event, body_hash).await?,
-        other => other?,
-    };
-    outcome.map_err(|reused| ServiceError::Invalid(vec![reused]))
+    let committed = write_transaction(&mut conn, |conn| {
+        let mut outcomes = Vec::with_capacity(group.len());
+        for job in group {
+            let once = |c: &mut DbConnection| record_in(c, &job.rules, &job.event, &job.body_hash, job.now);
+            let outcome = match write_transaction(conn, once) {
+                // Another server recorded the same event id (or the same
+                // referee) first: in a fresh savepoint, its row is seen.
+                Err(e) if e.is_unique_violation() => write_transaction(conn, once),
+                other => other,
+            };
+            outcomes.push(outcome);
+        }
+        Ok::<_, StorageError>(outcomes)
+    });
+    match committed {
+        Ok(outcomes) => outcomes,
+        Err(e) => group.iter().map(|_| Err(shared_error(&e))).collect(),
+    }
+}
+
+/// The group's error, for each of its requests.
+fn shared_error(e: &StorageError) -> StorageError {
+    StorageError::Data(format!("the events could not be stored: {e}"))
 }
 
 fn record_in(

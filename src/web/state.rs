@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::config::{LoaderPriority, Settings};
 use crate::metrics::Metrics;
 use crate::services::clicks::{ClickRecorder, JournalOptions};
+use crate::services::events::EventWriter;
 use crate::services::link_cache::LinkCache;
 use crate::storage::Db;
 
@@ -27,13 +28,16 @@ pub struct AppState {
     pub links: LinkCache,
     /// What clicks are recorded through (journal, then database).
     pub clicks: ClickRecorder,
+    /// Commits conversion events in groups.
+    pub events: EventWriter,
     /// Set once the first owner exists; never unset, because the last owner
     /// cannot be removed. Saves a query on every admin request.
     setup_done: AtomicBool,
 }
 
 impl AppState {
-    /// Fails when the click journal cannot be opened.
+    /// Fails when the click journal cannot be opened (or a thread cannot
+    /// be started).
     pub fn new(
         settings: Settings,
         db: Db,
@@ -47,7 +51,9 @@ impl AppState {
         };
         let clicks = ClickRecorder::start(db.clone(), clock.clone(), keys.ip.clone(), &journal)?;
         let limits = RateLimits::new(settings.redirect_rate_limit);
+        let events = EventWriter::start(db.clone())?;
         Ok(Self {
+            events,
             settings,
             db,
             clock,

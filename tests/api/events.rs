@@ -325,7 +325,8 @@ async fn referrals_are_listed_a_page_at_a_time_in_a_stable_order_with_filters() 
     let (_, won) = get(&app, &key, "?stage=won").await;
     assert_eq!(won["data"].as_array().unwrap().len(), 3);
     assert!(won["data"][0]["won_at"].is_string() && won["data"][0]["lead_at"].is_null());
-    let since = (start + time::Duration::milliseconds(1500)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let since =
+        (start + time::Duration::milliseconds(1500)).format(&time::format_description::well_known::Rfc3339).unwrap();
     let (_, recent) = get(&app, &key, &format!("?since={}", since.replace('+', "%2B"))).await;
     assert_eq!(recent["data"].as_array().unwrap().len(), 2, "crm-3 and crm-4: {recent}");
 
@@ -334,4 +335,31 @@ async fn referrals_are_listed_a_page_at_a_time_in_a_stable_order_with_filters() 
     let fields: Vec<&str> =
         bad["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["program", "stage", "since", "cursor", "limit"]);
+}
+
+#[actix_web::test]
+async fn concurrent_events_committed_in_groups_are_each_answered_and_stored_once() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let posts = (0..60).map(|i| {
+        // Every sixth reuses an id with other content: refused, alone.
+        let id = if i % 6 == 5 { format!("g{}", i - 1) } else { format!("g{i}") };
+        post(&app, &key, json!({"id": id, "type": "lead", "program": "acme", "code": code, "referee": {"external_id": format!("r{i}")}}))
+    });
+    let answers = futures_util::future::join_all(posts).await;
+    let refused = answers.iter().filter(|(status, _)| *status == 422).count();
+    let recorded = answers.iter().filter(|(status, b)| *status == 200 && b["duplicate"] == false).count();
+    assert_eq!((refused + recorded, answers.len()), (60, 60), "{answers:?}");
+    assert_eq!(recorded, 50);
+    let (_, page) = browser()
+        .get(app.url("/api/v1/referrals?limit=500"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .map(|r| (r.status(), r))
+        .unwrap();
+    let page: Value = page.json().await.unwrap();
+    assert_eq!(page["data"].as_array().unwrap().len(), 50);
 }

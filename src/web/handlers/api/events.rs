@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::crypto::sha256_hex;
 use crate::domain::FieldError;
 use crate::domain::conversion::{ConversionEvent, RawEvent};
-use crate::services::{events, programs};
+use crate::services::programs;
 use crate::web::auth::ApiAuth;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::state::AppState;
@@ -80,7 +80,7 @@ pub async fn record(_auth: ApiAuth, json: web::Json<Value>, state: web::Data<App
     let program = programs::get(&state.db, &event.program)
         .await?
         .ok_or_else(|| ApiError::invalid(vec![FieldError::new("program", "is not a program")]))?;
-    let outcome = events::record(&state.db, &program, event, body_hash, now).await?;
+    let outcome = state.events.record(&program, event, body_hash, now).await?;
     Ok(HttpResponse::Ok().json(Answer {
         referral_id: outcome.referral_id,
         stage: outcome.stage,
