@@ -84,10 +84,10 @@ impl EventWriter {
         let job = Job { rules, event, body_hash, now, reply };
         // A full queue blocks, so wait for room off the async worker.
         let jobs = self.jobs.clone();
-        actix_web::web::block(move || jobs.send(job))
-            .await
-            .map_err(|_| StorageError::Canceled)?
-            .map_err(|_| StorageError::Canceled)?;
+        let queued = actix_web::web::block(move || jobs.send(job).is_ok()).await.unwrap_or(false);
+        if !queued {
+            return Err(StorageError::Canceled.into());
+        }
         let outcome = answer.await.map_err(|_| StorageError::Canceled)??;
         outcome.map_err(|reused| ServiceError::Invalid(vec![reused]))
     }
