@@ -166,6 +166,44 @@ pub async fn page(
         .await?)
 }
 
+/// One referral's story for the admin: who, through which link and click,
+/// and every event that reached it, in order.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub referral: ReferralRow,
+    pub program_slug: String,
+    pub program_name: String,
+    pub participant_name: String,
+    /// The click the referee came through, once it is loaded.
+    pub click: Option<crate::storage::clicks::ClickRow>,
+    pub events: Vec<crate::storage::conversion_events::EventRow>,
+}
+
+/// The timeline of referral `id`; `None` if there is no such referral.
+pub async fn timeline(db: &Db, id: &str) -> ServiceResult<Option<Timeline>> {
+    let id = id.to_string();
+    Ok(db
+        .run(move |conn| {
+            let Some(referral) = referrals::find(conn, &id)? else { return Ok(None) };
+            let program = crate::storage::programs::find(conn, &referral.program_id)?;
+            let participant = participants::find(conn, &referral.participant_id)?;
+            let click = match &referral.click_id {
+                Some(click_id) => clicks::find(conn, click_id)?,
+                None => None,
+            };
+            let events = crate::storage::conversion_events::for_referral(conn, &referral.id)?;
+            Ok(Some(Timeline {
+                program_slug: program.as_ref().map(|p| p.slug.clone()).unwrap_or_default(),
+                program_name: program.map(|p| p.name).unwrap_or_default(),
+                participant_name: participant.map(|p| p.name).unwrap_or_default(),
+                click,
+                events,
+                referral,
+            }))
+        })
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;

@@ -55,6 +55,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::api_keys::create)
         .service(admin::api_keys::revoke)
         .service(admin::audit::show)
+        .service(admin::referrals::list)
+        .service(admin::referrals::show)
         .service(admin::account::show)
         .service(admin::account::change_password)
         // -- admin: programs (list, create, edit, status, program page) --

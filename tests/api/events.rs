@@ -363,3 +363,41 @@ async fn concurrent_events_committed_in_groups_are_each_answered_and_stored_once
     let page: Value = page.json().await.unwrap();
     assert_eq!(page["data"].as_array().unwrap().len(), 50);
 }
+
+#[actix_web::test]
+async fn the_admin_lists_referrals_and_shows_a_timeline_with_what_each_event_did() {
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let admin = app.signed_in(OWNER_EMAIL).await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let browser = visitor();
+    browser.get(app.url(&format!("/r/{code}?c=whatsapp"))).send().await.unwrap();
+    app.submit(&browser, "/join/acme", "/join/acme", &[("email", "bob@example.org"), ("name", "Bob Stone")]).await;
+    app.state.clicks.flush().await;
+    let referee = json!({"email": "bob@example.org"});
+    let (_, won) = post(&app, &key, json!({"id": "deal-1", "type": "won", "program": "acme", "referee": referee, "amount": 49900, "currency": "EUR"})).await;
+    post(&app, &key, json!({"id": "late-q", "type": "qualified", "program": "acme", "referee": referee})).await;
+
+    let list = get_with(&admin, &app.url("/admin/referrals?program=acme&stage=won")).await.text().await.unwrap();
+    assert!(list.contains("Bob Stone"), "{list}");
+    let none = get_with(&admin, &app.url("/admin/referrals?stage=refunded")).await.text().await.unwrap();
+    assert!(!none.contains("Bob Stone") && none.contains("No referrals match these filters"));
+
+    let id = won["referral_id"].as_str().unwrap();
+    let page = get_with(&admin, &app.url(&format!("/admin/referrals/{id}"))).await.text().await.unwrap();
+    for expected in [
+        "Opened the link",
+        "through whatsapp",
+        "Became a lead",
+        "deal-1",
+        "moved to won",
+        "499.00 EUR",
+        "late-q",
+        "recorded, nothing changed: an earlier stage",
+    ] {
+        assert!(page.contains(expected), "{expected} in {page}");
+    }
+    assert_eq!(get_with(&admin, &app.url("/admin/referrals/nope")).await.status(), 404);
+}

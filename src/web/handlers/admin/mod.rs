@@ -7,6 +7,7 @@ pub mod dashboard;
 // -- admin modules: programs --
 pub mod program_page;
 pub mod programs;
+pub mod referrals;
 // -- admin modules: participants --
 pub mod participant;
 pub mod participants;

@@ -1,0 +1,205 @@
+//! `/admin/referrals`: referrals across programs with filters, a page at a
+//! time, and one referral's timeline (click, lead, each event and what it
+//! did, refunds, events that changed nothing and why).
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, get, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::domain::Permission;
+use crate::domain::conversion::ReferralState;
+use crate::services::programs;
+use crate::services::referrals::{self, Cursor};
+use crate::storage::referrals::ReferralFilter;
+use crate::web::auth::CurrentAdmin;
+use crate::web::error::{AppError, AppResult};
+use crate::web::format::{datetime, datetime_or_dash};
+use crate::web::page::{Layout, PageCtx, Section};
+use crate::web::state::AppState;
+
+const PAGE: i64 = 50;
+const STAGES: [&str; 6] = ["lead", "qualified", "opportunity", "won", "refunded", "rejected"];
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    program: String,
+    #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+struct ProgramOption {
+    slug: String,
+    name: String,
+}
+
+struct Row {
+    id: String,
+    referee: String,
+    program: String,
+    stage: String,
+    created_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/referrals.html")]
+struct ListPage {
+    layout: Layout,
+    programs: Vec<ProgramOption>,
+    stages: [&'static str; 6],
+    program: String,
+    stage: String,
+    rows: Vec<Row>,
+    next_href: Option<String>,
+    first_href: Option<String>,
+}
+
+#[get("/admin/referrals")]
+pub async fn list(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    admin: CurrentAdmin,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
+    admin.require(Permission::View)?;
+    let all = programs::list(&state.db).await?;
+    let names: HashMap<String, String> = all.iter().map(|p| (p.id.clone(), p.config.name.clone())).collect();
+    let program = all.iter().find(|p| p.slug.as_str() == query.program);
+    let stage = ReferralState::parse(&query.stage).map(|s| s.as_str().to_string());
+    let filter = ReferralFilter { program_id: program.map(|p| p.id.clone()), stage: stage.clone(), since: None };
+    // A cursor that does not read starts from the first page.
+    let after = Cursor::decode(&query.cursor);
+    let (listed, next) = referrals::page(&state.db, filter, after, PAGE).await?;
+    let filters = format!(
+        "program={}&stage={}",
+        url::form_urlencoded::byte_serialize(query.program.as_bytes()).collect::<String>(),
+        stage.as_deref().unwrap_or("")
+    );
+    let rows = listed
+        .into_iter()
+        .map(|l| {
+            let r = l.referral;
+            let referee = [
+                r.referee_name.clone(),
+                r.referee_email.clone().unwrap_or_default(),
+                r.referee_external_id.clone().unwrap_or_default(),
+            ]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .unwrap_or_else(|| "(no name)".into());
+            Row {
+                referee,
+                program: names.get(&r.program_id).cloned().unwrap_or_default(),
+                stage: r.stage,
+                created_at: datetime(&r.created_at),
+                id: r.id,
+            }
+        })
+        .collect();
+    let page = ListPage {
+        layout: ctx.layout(Some(&admin.user), Section::Referrals),
+        programs: all.iter().map(|p| ProgramOption { slug: p.slug.to_string(), name: p.config.name.clone() }).collect(),
+        stages: STAGES,
+        program: program.map(|p| p.slug.to_string()).unwrap_or_default(),
+        stage: stage.unwrap_or_default(),
+        rows,
+        next_href: next.map(|c| format!("/admin/referrals?{filters}&cursor={}", c.encode())),
+        first_href: (!query.cursor.is_empty()).then(|| format!("/admin/referrals?{filters}")),
+    };
+    ctx.render(&page)
+}
+
+/// One step of a referral's story.
+struct Step {
+    at: String,
+    what: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/referral.html")]
+struct TimelinePage {
+    layout: Layout,
+    referee: String,
+    email: String,
+    external_id: String,
+    stage: String,
+    program_slug: String,
+    program_name: String,
+    participant_id: String,
+    participant_name: String,
+    code: String,
+    steps: Vec<Step>,
+}
+
+#[get("/admin/referrals/{id}")]
+pub async fn show(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    admin: CurrentAdmin,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    admin.require(Permission::View)?;
+    let t = referrals::timeline(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    let r = &t.referral;
+    let mut steps = Vec::new();
+    match (&t.click, &r.click_id) {
+        (Some(click), _) => steps.push(Step {
+            at: datetime(&click.at),
+            what: "Opened the link".into(),
+            detail: match &click.channel {
+                Some(channel) => format!("through {channel}"),
+                None => "no channel given".into(),
+            },
+        }),
+        (None, Some(_)) => steps.push(Step {
+            at: "—".into(),
+            what: "Opened the link".into(),
+            detail: "the click is not loaded yet".into(),
+        }),
+        (None, None) => {}
+    }
+    if let Some(lead_at) = r.lead_at
+        && !t.events.iter().any(|e| e.kind == "lead" && e.outcome.starts_with("attributed"))
+    {
+        steps.push(Step {
+            at: datetime(&lead_at),
+            what: "Became a lead".into(),
+            detail: "claimed on the landing page".into(),
+        });
+    }
+    for e in &t.events {
+        let amount = match (e.amount, &e.currency) {
+            (Some(amount), Some(currency)) => format!(" · {} {currency}", amount_text(amount)),
+            _ => String::new(),
+        };
+        steps.push(Step {
+            at: datetime(&e.occurred_at),
+            what: format!("Event “{}” ({})", e.kind, e.event_id),
+            detail: format!("{}{amount} · received {}", e.outcome, datetime_or_dash(Some(&e.received_at))),
+        });
+    }
+    let page = TimelinePage {
+        layout: ctx.layout(Some(&admin.user), Section::Referrals),
+        referee: if r.referee_name.is_empty() { "(no name)".into() } else { r.referee_name.clone() },
+        email: r.referee_email.clone().unwrap_or_default(),
+        external_id: r.referee_external_id.clone().unwrap_or_default(),
+        stage: r.stage.clone(),
+        program_slug: t.program_slug.clone(),
+        program_name: t.program_name.clone(),
+        participant_id: r.participant_id.clone(),
+        participant_name: t.participant_name.clone(),
+        code: r.code.clone(),
+        steps,
+    };
+    ctx.render(&page)
+}
+
+/// Minor units as major ones with two decimals (most currencies).
+fn amount_text(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
