@@ -71,10 +71,44 @@ pub struct RecentReferral {
     pub referrer_email: String,
 }
 
+/// The program's funnel: counted clicks, then referrals that reached
+/// each stage (skipped stages count as passed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Funnel {
+    pub clicks: i64,
+    pub lead: i64,
+    pub qualified: i64,
+    pub opportunity: i64,
+    pub won: i64,
+}
+
+impl Funnel {
+    /// (step, count, share of the step before in whole percent; `None` for
+    /// the first step or when the step before is empty).
+    pub fn steps(&self) -> Vec<(&'static str, i64, Option<i64>)> {
+        let counts = [
+            ("clicks", self.clicks),
+            ("leads", self.lead),
+            ("qualified", self.qualified),
+            ("opportunities", self.opportunity),
+            ("won", self.won),
+        ];
+        let mut steps = Vec::with_capacity(counts.len());
+        let mut before: Option<i64> = None;
+        for (label, count) in counts {
+            let share = before.filter(|b| *b > 0).map(|b| (count * 100 + b / 2) / b);
+            steps.push((label, count, share));
+            before = Some(count);
+        }
+        steps
+    }
+}
+
 /// Everything the program page shows.
 #[derive(Debug, Clone)]
 pub struct ProgramStats {
     pub participants: i64,
+    pub funnel: Funnel,
     /// Counted clicks (no bots, no duplicates) per UTC day, oldest first,
     /// [`CHART_DAYS`] entries ending today.
     pub clicks_per_day: Vec<(Date, i64)>,
@@ -162,7 +196,16 @@ fn load(conn: &mut DbConnection, program_id: &str, now: PrimitiveDateTime) -> St
         recent.push(RecentReferral { referral, referrer_name, referrer_email });
     }
 
-    Ok(ProgramStats { participants: participants::count(conn, program_id)?, clicks_per_day, stages, top, recent })
+    let (lead, qualified, opportunity, won) = referrals::funnel_for_program(conn, program_id)?;
+    let funnel = Funnel { clicks: clicks::counted_for_program(conn, program_id)?, lead, qualified, opportunity, won };
+    Ok(ProgramStats {
+        participants: participants::count(conn, program_id)?,
+        funnel,
+        clicks_per_day,
+        stages,
+        top,
+        recent,
+    })
 }
 
 /// The numbers of `program`'s page, as of `now`.
@@ -222,6 +265,16 @@ mod tests {
         let referrals = vec![("c".to_string(), 2), ("d".to_string(), 4)];
         let ranked = rank_participants(&clicks, &referrals, 3);
         assert_eq!(ranked, vec![("b".to_string(), 9, 0), ("c".to_string(), 5, 2), ("a".to_string(), 5, 0)]);
+    }
+
+    #[test]
+    fn funnel_steps_carry_the_share_of_the_step_before() {
+        let funnel = Funnel { clicks: 200, lead: 20, qualified: 0, opportunity: 0, won: 0 };
+        let steps = funnel.steps();
+        assert_eq!(steps[0], ("clicks", 200, None));
+        assert_eq!(steps[1], ("leads", 20, Some(10)));
+        assert_eq!(steps[2], ("qualified", 0, Some(0)));
+        assert_eq!(steps[3], ("opportunities", 0, None), "no share of an empty step");
     }
 
     #[test]

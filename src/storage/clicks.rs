@@ -217,6 +217,14 @@ pub fn counted_per_day_for_program(
         .load(conn)?)
 }
 
+/// Counted clicks of a program, all time.
+pub fn counted_for_program(conn: &mut DbConnection, program_id: &str) -> StorageResult<i64> {
+    Ok(click_daily::table
+        .filter(click_daily::program_id.eq(program_id))
+        .select(sum("click_daily.counted"))
+        .first(conn)?)
+}
+
 /// Counted clicks per participant of a program: (participant_id, clicks).
 pub fn counted_by_participant(conn: &mut DbConnection, program_id: &str) -> StorageResult<Vec<(String, i64)>> {
     Ok(click_daily::table

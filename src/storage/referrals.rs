@@ -191,3 +191,26 @@ pub fn page(
         .select(ReferralRow::as_select())
         .load(conn)?)
 }
+
+/// How many of a program's referrals reached each stage, whatever came
+/// after (a refunded referral reached won): (lead, qualified, opportunity,
+/// won). Every referral counts as a lead; a stage counts when its time or
+/// a later stage's time is set (stages can be skipped).
+pub fn funnel_for_program(conn: &mut DbConnection, program_id: &str) -> StorageResult<(i64, i64, i64, i64)> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::BigInt;
+    Ok(referrals::table
+        .filter(referrals::program_id.eq(program_id))
+        .select((
+            sql::<BigInt>("COUNT(*)"),
+            sql::<BigInt>(
+                "COUNT(CASE WHEN referrals.qualified_at IS NOT NULL OR referrals.opportunity_at IS NOT NULL \
+                 OR referrals.won_at IS NOT NULL THEN 1 END)",
+            ),
+            sql::<BigInt>(
+                "COUNT(CASE WHEN referrals.opportunity_at IS NOT NULL OR referrals.won_at IS NOT NULL THEN 1 END)",
+            ),
+            sql::<BigInt>("COUNT(referrals.won_at)"),
+        ))
+        .first(conn)?)
+}

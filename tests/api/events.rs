@@ -401,3 +401,35 @@ async fn the_admin_lists_referrals_and_shows_a_timeline_with_what_each_event_did
     }
     assert_eq!(get_with(&admin, &app.url("/admin/referrals/nope")).await.status(), 404);
 }
+
+#[actix_web::test]
+async fn the_program_page_draws_the_funnel_and_the_portal_a_step_indicator() {
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, portal) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    for _ in 0..4 {
+        visitor().get(app.url(&format!("/r/{code}"))).send().await.unwrap();
+        // One counted click per visitor and hour: the next open is a new one.
+        app.clock.advance(time::Duration::minutes(61));
+    }
+    app.state.clicks.flush().await;
+    for (i, kind) in ["lead", "lead", "qualified", "won"].iter().enumerate() {
+        let (status, _) = post(&app, &key, json!({"id": format!("f{i}"), "type": kind, "program": "acme", "code": code, "referee": {"external_id": format!("r{i}"), "name": format!("Friend{i} Smith")}})).await;
+        assert_eq!(status, 200);
+    }
+    // Signed in now: the clock moved past an idle session's end.
+    let admin = app.signed_in(OWNER_EMAIL).await;
+    let page = get_with(&admin, &app.url("/admin/programs/acme")).await.text().await.unwrap();
+    for (count, label) in [(4, "clicks"), (4, "leads"), (2, "qualified"), (1, "opportunities"), (1, "won")] {
+        let step = format!("<span class=\"funnel__count\">{count}</span> {label}");
+        assert!(page.contains(&step), "{step} in {page}");
+    }
+    assert!(page.contains("(100% of the step before)") && page.contains("(50% of the step before)"));
+
+    let portal = visitor().get(app.url(&format!("/p/{portal}"))).send().await.unwrap().text().await.unwrap();
+    assert!(portal.contains("aria-label=\"Progress: Became a customer\""), "{portal}");
+    assert!(portal.contains("steps__item steps__item--done\" aria-current=\"step\">Became a customer"));
+    assert!(!portal.contains("Friend3 Smith"), "names stay masked");
+}

@@ -49,6 +49,14 @@ struct StatusAction {
     danger: bool,
 }
 
+/// One step of the funnel: click → lead → qualified → opportunity → won.
+struct FunnelStep {
+    label: &'static str,
+    count: i64,
+    /// Of the step before, in percent; empty for the first step.
+    share: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin/program.html")]
 struct ProgramPage {
@@ -70,6 +78,7 @@ struct ProgramPage {
     clicks_30d: i64,
     referrals_total: i64,
     stages: Vec<StageView>,
+    funnel: Vec<FunnelStep>,
     chart: BarChart,
     /// The chart's first and last day, for its caption.
     chart_from: String,
@@ -130,6 +139,16 @@ pub async fn show(
         clicks_30d: numbers.clicks_in_chart(),
         referrals_total: s.total(),
         stages,
+        funnel: numbers
+            .funnel
+            .steps()
+            .into_iter()
+            .map(|(label, count, share)| FunnelStep {
+                label,
+                count,
+                share: share.map(|p| format!("{p}%")).unwrap_or_default(),
+            })
+            .collect(),
         chart,
         chart_from,
         chart_to,

@@ -27,6 +27,26 @@ struct ReferralView {
     name: String,
     stage: String,
     since: String,
+    /// The four stages in order, each reached or not; empty when the
+    /// referral ended (refunded or not accepted).
+    steps: Vec<StepView>,
+}
+
+/// One stage of a referral's step indicator.
+struct StepView {
+    label: &'static str,
+    reached: bool,
+    current: bool,
+}
+
+/// The step indicator of a referral at `stage` (a stage name; ended
+/// referrals get none).
+fn steps(stage: &str) -> Vec<StepView> {
+    let Some(current) = Stage::parse(stage) else { return Vec::new() };
+    Stage::ALL
+        .iter()
+        .map(|s| StepView { label: stage_label(*s), reached: *s <= current, current: *s == current })
+        .collect()
 }
 
 /// A reward rule in words, with progress where it is a tier.
@@ -143,6 +163,7 @@ pub async fn show(token: web::Path<String>, state: web::Data<AppState>, ctx: Pag
                 name: mask_name(&r.referee_name),
                 stage: Stage::parse(&r.stage).map(stage_label).unwrap_or("Closed").to_string(),
                 since: datetime(&r.created_at),
+                steps: steps(&r.stage),
             })
             .collect(),
         rewards,
