@@ -136,6 +136,11 @@ async fn sqlite_runs_in_wal_mode_with_foreign_keys_and_full_sync() {
     let sync: Int =
         diesel::sql_query("SELECT synchronous AS v FROM pragma_synchronous").get_result(&mut *conn).unwrap();
     assert_eq!(sync.v, 2, "FULL is 2");
+    // Built with the query planner stability guarantee (.cargo/config.toml):
+    // cached statements are not prepared again each time LIMIT is bound.
+    let qpsg: Int =
+        diesel::sql_query("SELECT sqlite_compileoption_used('ENABLE_QPSG') AS v").get_result(&mut *conn).unwrap();
+    assert_eq!(qpsg.v, 1);
 }
 
 #[actix_web::test]
