@@ -132,6 +132,12 @@ impl LinkCache {
         programs.get(id).filter(|e| e.at.elapsed() < TTL).map(|e| e.value.clone())
     }
 
+    /// A fresh cached program by its slug, if any (few programs: a scan).
+    pub fn program_by_slug(&self, slug: &str) -> Option<SharedProgram> {
+        let programs = self.programs.read().unwrap_or_else(|p| p.into_inner());
+        programs.values().find(|e| e.at.elapsed() < TTL && e.value.slug.as_str() == slug).map(|e| e.value.clone())
+    }
+
     pub fn put_program(&self, program: SharedProgram) {
         let mut programs = self.programs.write().unwrap_or_else(|p| p.into_inner());
         programs.insert(program.id.clone(), Entry { value: program, at: Instant::now() });

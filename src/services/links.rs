@@ -12,7 +12,7 @@ use crate::storage::audit::{self, AuditEntry};
 use crate::storage::links::{self, LinkRow};
 
 use super::link_cache::{CachedLink, LinkCache};
-use super::programs::{self, Program};
+use super::programs::{self, Program, SharedProgram};
 use super::{ServiceError, ServiceResult};
 
 /// The link behind `code`, from the cache when fresh. `None`: no such code.
@@ -39,6 +39,18 @@ pub async fn resolve(db: &Db, cache: &LinkCache, code: &str) -> ServiceResult<Op
     let cached = Arc::new(CachedLink { link, program });
     cache.put(code, Some(cached.clone()));
     Ok(Some(cached))
+}
+
+/// The program `slug` from the cache, else from the database (and cached):
+/// for the API's hot paths, which name programs by slug.
+pub async fn program_by_slug(db: &Db, cache: &LinkCache, slug: &str) -> ServiceResult<Option<SharedProgram>> {
+    if let Some(program) = cache.program_by_slug(slug) {
+        return Ok(Some(program));
+    }
+    let Some(program) = programs::get(db, slug).await? else { return Ok(None) };
+    let program = Arc::new(program);
+    cache.put_program(program.clone());
+    Ok(Some(program))
 }
 
 /// Adds a link to a participant: a vanity code when given, else a random one.

@@ -433,3 +433,26 @@ async fn the_program_page_draws_the_funnel_and_the_portal_a_step_indicator() {
     assert!(portal.contains("steps__item steps__item--done\" aria-current=\"step\">Became a customer"));
     assert!(!portal.contains("Friend3 Smith"), "names stay masked");
 }
+
+#[actix_web::test]
+async fn events_follow_a_program_change_made_through_the_api_at_once() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let put = |window: u32| {
+        browser()
+            .put(app.url("/api/v1/programs/acme"))
+            .bearer_auth(&key)
+            .json(&json!({"name": "Acme", "destination_url": "https://acme.example/", "attribution": {"window_days": window}}))
+            .send()
+    };
+    assert!(put(7).await.unwrap().status().is_success());
+    let program = goodword::services::programs::get(&app.state.db, "acme").await.unwrap().unwrap();
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let click = click_through(&app, &visitor(), &code).await;
+    app.state.clicks.flush().await;
+    app.clock.advance(time::Duration::days(8));
+    let event = |id: &str| json!({"id": id, "type": "lead", "program": "acme", "click_id": click, "referee": {"email": format!("{id}@example.org")}});
+    assert_eq!(post(&app, &key, event("a")).await.1["attributed"], false, "outside a 7-day window");
+    assert!(put(30).await.unwrap().status().is_success());
+    assert_eq!(post(&app, &key, event("b")).await.1["attributed"], true, "the cached program was replaced");
+}

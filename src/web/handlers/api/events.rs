@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::crypto::sha256_hex;
 use crate::domain::FieldError;
 use crate::domain::conversion::{ConversionEvent, RawEvent};
-use crate::services::programs;
+use crate::services::links;
 use crate::web::auth::ApiAuth;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::state::AppState;
@@ -77,7 +77,7 @@ pub async fn record(_auth: ApiAuth, json: web::Json<Value>, state: web::Data<App
         occurred_at: body.occurred_at,
     };
     let event = ConversionEvent::parse(raw, now).map_err(ApiError::invalid)?;
-    let program = programs::get(&state.db, &event.program)
+    let program = links::program_by_slug(&state.db, &state.links, &event.program)
         .await?
         .ok_or_else(|| ApiError::invalid(vec![FieldError::new("program", "is not a program")]))?;
     let outcome = state.events.record(&program, event, body_hash, now).await?;
