@@ -55,14 +55,14 @@ struct Job {
 /// answers them all. One sync per group instead of one per event; an
 /// event is answered only after the commit that holds it.
 pub struct EventWriter {
-    jobs: std::sync::mpsc::SyncSender<Job>,
+    jobs: tokio::sync::mpsc::Sender<Job>,
 }
 
 impl EventWriter {
     /// Starts the writer thread; it ends when the writer is dropped.
     pub fn start(db: Db) -> std::io::Result<Self> {
-        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
-        std::thread::Builder::new().name("event-writer".into()).spawn(move || write_groups(&db, &queue))?;
+        let (jobs, mut queue) = tokio::sync::mpsc::channel::<Job>(QUEUE);
+        std::thread::Builder::new().name("event-writer".into()).spawn(move || write_groups(&db, &mut queue))?;
         Ok(Self { jobs })
     }
 
@@ -82,10 +82,8 @@ impl EventWriter {
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job { rules, event, body_hash, now, reply };
-        // A full queue blocks, so wait for room off the async worker.
-        let jobs = self.jobs.clone();
-        let queued = actix_web::web::block(move || jobs.send(job).is_ok()).await.unwrap_or(false);
-        if !queued {
+        // A full queue makes the request wait (asynchronously) for room.
+        if self.jobs.send(job).await.is_err() {
             return Err(StorageError::Canceled.into());
         }
         let outcome = answer.await.map_err(|_| StorageError::Canceled)??;
@@ -93,8 +91,8 @@ impl EventWriter {
     }
 }
 
-fn write_groups(db: &Db, queue: &std::sync::mpsc::Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
+fn write_groups(db: &Db, queue: &mut tokio::sync::mpsc::Receiver<Job>) {
+    while let Some(first) = queue.blocking_recv() {
         let mut group = vec![first];
         while group.len() < GROUP_MAX {
             match queue.try_recv() {
