@@ -14,24 +14,15 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 DURATION="${BENCH_DURATION:-10s}"
 CONNECTIONS="${BENCH_CONNECTIONS:-32}"
 THREADS="${BENCH_THREADS:-2}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 GOODWORD="$TARGET_DIR/release/goodword"
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() {
-    printf 'bench/events.sh: %s\n' "$*" >&2
-    exit 2
-}
-
-if ! command -v wrk >/dev/null 2>&1; then
-    log "installing wrk"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get install -y wrk >/dev/null 2>&1 || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y wrk >/dev/null; }
-fi
+ensure_wrk
 command -v curl >/dev/null 2>&1 || die "curl is needed"
 command -v python3 >/dev/null 2>&1 || die "python3 is needed (to count stored events)"
 
@@ -51,7 +42,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 DB="$WORK/bench.db"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+PORT="$(free_port)"
 BASE="http://127.0.0.1:$PORT"
 export DATABASE_URL="sqlite://$DB" GOODWORD_SQLITE_SYNCHRONOUS=full RUST_LOG=warn
 export GOODWORD_SECRET_KEY="bench-secret-bench-secret-bench-secret"
@@ -84,17 +75,9 @@ failed="$(awk '/^Non-2xx or 3xx responses:/ { print $NF }' "$OUT")"
 seconds="$(awk '/ requests in / { v = $4; sub(/s,$/, "", v); print v }' "$OUT")"
 acknowledged=$((requests - ${failed:-0}))
 stored="$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from conversion_events").fetchone()[0])' "$DB")"
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
-        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
-    }'
-}
 p50="$(to_ms "$(awk '$1 == "50%" { print $2 }' "$OUT")")"
 p99="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$OUT")")"
 rate="$(awk -v n="$acknowledged" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')"
-verdict() { awk -v v="$1" -v op="$2" -v goal="$3" 'BEGIN { ok = (op == ">=") ? v >= goal : v <= goal; print ok ? "met" : "MISSED" }'; }
 
 printf '\nEvents (wrk -t%s -c%s -d%s, SQLite synchronous=FULL, %s cores)\n' "$THREADS" "$CONNECTIONS" "$DURATION" "$(nproc)"
 printf '  acknowledged events/s   %s   (goal >= 5000: %s)\n' "$rate" "$(verdict "$rate" ">=" 5000)"

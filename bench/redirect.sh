@@ -23,6 +23,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 ROUNDS="${BENCH_ROUNDS:-3}"
 DURATION="${BENCH_DURATION:-10s}"
 THREADS="${BENCH_THREADS:-2}"
@@ -34,23 +36,9 @@ GOODWORD="$TARGET_DIR/release/goodword"
 BARE="$TARGET_DIR/release/examples/bare_redirect"
 SEED="$TARGET_DIR/release/examples/bench_seed"
 
-log() { printf '==> %s\n' "$*" >&2; }
-die() {
-    printf 'bench/redirect.sh: %s\n' "$*" >&2
-    exit 2
-}
-
 # --- tools ------------------------------------------------------------------
 
-if ! command -v wrk >/dev/null 2>&1; then
-    log "installing wrk"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    if ! $SUDO apt-get install -y wrk >/dev/null 2>&1; then
-        $SUDO apt-get update >/dev/null
-        $SUDO apt-get install -y wrk >/dev/null
-    fi
-fi
+ensure_wrk
 command -v curl >/dev/null 2>&1 || die "curl is needed"
 
 log "building release (goodword, bare_redirect, bench_seed)"
@@ -78,9 +66,6 @@ DB="$WORK/bench.db"
 CODES="$WORK/codes.txt"
 CLK_TCK="$(getconf CLK_TCK)"
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # utime + stime of a process, in clock ticks (fields 14 and 15 of stat,
 # counted after the command name, which may hold spaces).
@@ -122,16 +107,6 @@ redirects_answered() {
         awk '/^goodword_http_requests_total\{/ && /route="\/r\/\{code\}"/ && /status="302"/ { n += $NF } END { print n + 0 }'
 }
 
-# wrk latency "394.00us" / "2.31ms" / "1.02s" → milliseconds.
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
-        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
-        else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.2f", v * 60000 }
-        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
-        else { printf "nan" }
-    }'
-}
 
 # Runs the measured wrk against BASE with the server PID; sets R_RPS,
 # R_P50, R_P99, R_RSS, R_CPU_US, R_REQUESTS, R_NON302 and writes OUT.
@@ -233,7 +208,6 @@ gw_p50="$(median "${GW_P50[@]}")" bare_p50="$(median "${BARE_P50[@]}")"
 gw_p99="$(maximum "${GW_P99[@]}")" bare_p99="$(maximum "${BARE_P99[@]}")"
 gw_rss="$(maximum "${GW_RSS[@]}")" bare_rss="$(maximum "${BARE_RSS[@]}")"
 gw_cpu="$(median "${GW_CPU[@]}")" bare_cpu="$(median "${BARE_CPU[@]}")"
-verdict() { awk -v v="$1" -v op="$2" -v goal="$3" 'BEGIN { ok = (op == ">=") ? v >= goal : v <= goal; print ok ? "met" : "MISSED" }'; }
 
 printf '\nSummary (%s rounds, wrk -t%s -c%s -d%s, %s participants, %s cores)\n' \
     "$ROUNDS" "$THREADS" "$CONNECTIONS" "$DURATION" "$PARTICIPANTS" "$(nproc)"

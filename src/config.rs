@@ -177,6 +177,19 @@ impl DatabaseUrl {
         )))
     }
 
+    /// The click journal's folder when none is configured: beside the
+    /// SQLite file, or `goodword-clicks` in the working folder.
+    pub fn default_click_journal(&self) -> std::path::PathBuf {
+        match self {
+            Self::Sqlite(path) => {
+                let mut name = std::ffi::OsString::from(path);
+                name.push("-clicks");
+                std::path::PathBuf::from(name)
+            }
+            Self::Postgres(_) => std::path::PathBuf::from("goodword-clicks"),
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Self::Sqlite(_) => "sqlite",
@@ -235,8 +248,7 @@ impl Settings {
         {
             return Err(ConfigError::SecretKey);
         }
-        let click_journal =
-            args.click_journal.unwrap_or_else(|| crate::services::clicks::default_journal_path(&database));
+        let click_journal = args.click_journal.unwrap_or_else(|| database.default_click_journal());
         Ok(Self {
             database,
             bind: args.bind,
@@ -257,7 +269,7 @@ impl Settings {
     /// Defaults for tests and tools: `database`, any free local port.
     pub fn local(database: DatabaseUrl) -> Self {
         Self {
-            click_journal: crate::services::clicks::default_journal_path(&database),
+            click_journal: database.default_click_journal(),
             // Tests and one-off commands share the processor with nothing
             // that should win it.
             click_loader_priority: LoaderPriority::Normal,
@@ -295,6 +307,14 @@ fn parse_origin(raw: &str) -> Result<String, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_click_journal_sits_beside_a_sqlite_file() {
+        let sqlite = DatabaseUrl::Sqlite("/data/goodword.db".into());
+        assert_eq!(sqlite.default_click_journal(), std::path::PathBuf::from("/data/goodword.db-clicks"));
+        let postgres = DatabaseUrl::Postgres("postgres://db/gw".into());
+        assert_eq!(postgres.default_click_journal(), std::path::PathBuf::from("goodword-clicks"));
+    }
 
     #[test]
     fn sqlite_and_postgres_schemes_are_accepted() {

@@ -11,6 +11,13 @@ const ALPHABET: &[u8; 64] = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijkl
 pub const CLICK_ID_LEN: usize = 16;
 const TIME_CHARS: usize = 7;
 
+/// The click id for a click at `at` (UTC), with `random` supplying the
+/// random part (its low 54 bits are used).
+pub fn click_id_at(at: time::PrimitiveDateTime, random: u64) -> String {
+    let millis = at.assume_utc().unix_timestamp_nanos() / 1_000_000;
+    click_id(u64::try_from(millis).unwrap_or(0), random)
+}
+
 /// The click id for a click at `unix_millis`, with `random` supplying the
 /// random part (its low 54 bits are used).
 pub fn click_id(unix_millis: u64, random: u64) -> String {
@@ -50,6 +57,12 @@ mod tests {
         let mut sorted = ids.clone();
         sorted.sort();
         assert_eq!(sorted, ids);
+    }
+
+    #[test]
+    fn a_click_time_gives_the_id_of_its_millisecond() {
+        let at = time::macros::datetime!(2025-12-03 08:00:00.123456);
+        assert_eq!(click_id_at(at, 5), click_id(1_764_748_800_123, 5));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! What kind of software opened a link, from its User-Agent.
 
 /// Link-preview fetchers of messaging apps and social sites: they get the
-/// Open Graph page, and their visit is not a click.
+/// Open Graph page, and their visit is not a click. Apple's iMessage
+/// fetcher announces itself as Facebook's and Twitter's crawler; matching
+/// those covers it.
 const PREVIEW_FETCHERS: [&str; 12] = [
     "slackbot",
     "slack-imgproxy",
@@ -64,17 +66,6 @@ impl Visitor {
     }
 }
 
-/// Apple's iMessage preview fetcher announces itself as both Facebook's and
-/// Twitter's crawler; matching those covers it.
-pub fn is_link_preview(user_agent: &str) -> bool {
-    Visitor::of(user_agent) == Visitor::LinkPreview
-}
-
-/// A non-human visitor (preview fetchers included); an empty UA counts.
-pub fn is_bot(user_agent: &str) -> bool {
-    Visitor::of(user_agent) != Visitor::Browser
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,20 +82,17 @@ mod tests {
             "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
             "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_11_1) AppleWebKit/601.2.4 (KHTML, like Gecko) Version/9.0.1 Safari/601.2.4 facebookexternalhit/1.1 Facebot Twitterbot/1.0",
         ] {
-            assert!(is_link_preview(ua), "{ua}");
-            assert!(is_bot(ua), "{ua}");
+            assert_eq!(Visitor::of(ua), Visitor::LinkPreview, "{ua}");
         }
     }
 
     #[test]
     fn browsers_are_people_and_scripts_are_bots() {
         let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
-        assert!(!is_bot(safari));
-        assert!(!is_link_preview(safari));
-        assert!(is_bot("curl/8.4.0"));
-        assert!(is_bot("Googlebot/2.1"));
-        assert!(is_bot(""));
-        assert!(!is_link_preview("Googlebot/2.1"));
+        assert_eq!(Visitor::of(safari), Visitor::Browser);
+        assert_eq!(Visitor::of("curl/8.4.0"), Visitor::Bot);
+        assert_eq!(Visitor::of("Googlebot/2.1"), Visitor::Bot);
+        assert_eq!(Visitor::of(""), Visitor::Bot);
     }
 
     #[test]

@@ -101,8 +101,7 @@ pub async fn seed(db: &Db, keys: &Keys, now: PrimitiveDateTime) -> ServiceResult
             let opens = if n < 3 { 40 - n * 8 } else { rng.random_range(0..10) };
             for _ in 0..opens {
                 let at = now - Duration::minutes(rng.random_range(0..30 * 24 * 60));
-                let millis = (at.assume_utc().unix_timestamp_nanos() / 1_000_000) as u64;
-                let id = crate::domain::click_id::click_id(millis, rng.random());
+                let id = crate::domain::click_id::click_id_at(at, rng.random());
                 rows.push(ClickRow {
                     id: id.clone(),
                     link_id: link_id.clone(),

@@ -270,7 +270,7 @@ fn attribute(
     if referee.email.is_none() && referee.external_id.is_none() && click_id.is_none() {
         return Ok(Applied::not_attributed("the event names no referee (email, external_id or click_id)"));
     }
-    let Some(stage) = stage_of(event.kind) else {
+    let EventKind::Reached(stage) = event.kind else {
         return Ok(Applied::not_attributed("a refund for a referral that does not exist"));
     };
     if let Some(participant) = participants::find(conn, &link.participant_id)? {
@@ -347,14 +347,4 @@ fn find_link(
         Some(_) => Err("the code belongs to another program"),
         None => Err("the code is unknown"),
     })
-}
-
-fn stage_of(kind: EventKind) -> Option<Stage> {
-    match kind {
-        EventKind::Lead => Some(Stage::Lead),
-        EventKind::Qualified => Some(Stage::Qualified),
-        EventKind::Opportunity => Some(Stage::Opportunity),
-        EventKind::Won => Some(Stage::Won),
-        EventKind::Refund => None,
-    }
 }

@@ -5,10 +5,11 @@
 mod currency;
 mod stage_change;
 
-use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::PrimitiveDateTime;
 
 use super::click_id::is_click_id;
+use super::program::Stage;
+use super::rfc3339::parse_utc;
 use super::{EmailAddress, FieldError, ReferralCode};
 
 pub use currency::is_iso_4217;
@@ -22,31 +23,34 @@ pub const MAX_FUTURE: time::Duration = time::Duration::days(1);
 /// Client event ids are at most this long.
 pub const MAX_ID_LEN: usize = 200;
 
-/// What happened.
+/// What happened: the referee reached a stage, or a won deal was refunded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
-    Lead,
-    Qualified,
-    Opportunity,
-    Won,
+    Reached(Stage),
     Refund,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [Self::Lead, Self::Qualified, Self::Opportunity, Self::Won, Self::Refund];
+    pub const ALL: [EventKind; 5] = [
+        Self::Reached(Stage::Lead),
+        Self::Reached(Stage::Qualified),
+        Self::Reached(Stage::Opportunity),
+        Self::Reached(Stage::Won),
+        Self::Refund,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Lead => "lead",
-            Self::Qualified => "qualified",
-            Self::Opportunity => "opportunity",
-            Self::Won => "won",
+            Self::Reached(stage) => stage.as_str(),
             Self::Refund => "refund",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+        match raw {
+            "refund" => Some(Self::Refund),
+            other => Stage::parse(other).map(Self::Reached),
+        }
     }
 }
 
@@ -150,16 +154,14 @@ impl ConversionEvent {
         }
         let occurred_at = match raw.occurred_at.as_deref() {
             None => now,
-            Some(t) => match OffsetDateTime::parse(t, &Rfc3339) {
-                Ok(t) => {
-                    let utc = t.to_offset(time::UtcOffset::UTC);
-                    let at = PrimitiveDateTime::new(utc.date(), utc.time());
+            Some(t) => match parse_utc(t) {
+                Some(at) => {
                     if at > now + MAX_FUTURE {
                         errors.push(FieldError::new("occurred_at", "is more than a day in the future"));
                     }
                     at
                 }
-                Err(_) => {
+                None => {
                     errors
                         .push(FieldError::new("occurred_at", "must be an RFC 3339 time such as 2026-12-03T10:00:00Z"));
                     now
@@ -210,7 +212,7 @@ mod tests {
     #[test]
     fn a_valid_event_parses_and_defaults_its_time_to_now() {
         let event = ConversionEvent::parse(raw(), NOW).unwrap();
-        assert_eq!(event.kind, EventKind::Won);
+        assert_eq!(event.kind, EventKind::Reached(Stage::Won));
         assert_eq!(event.occurred_at, NOW);
         assert_eq!(event.referee.email.unwrap().normalized(), "annlee@gmail.com");
     }

@@ -45,10 +45,7 @@ pub enum StageChange {
 /// The change `kind` makes to a referral in `state`.
 pub fn change_for(state: ReferralState, kind: EventKind) -> StageChange {
     let stage = match kind {
-        EventKind::Lead => Stage::Lead,
-        EventKind::Qualified => Stage::Qualified,
-        EventKind::Opportunity => Stage::Opportunity,
-        EventKind::Won => Stage::Won,
+        EventKind::Reached(stage) => stage,
         EventKind::Refund => {
             return match state {
                 ReferralState::Open(Stage::Won) => StageChange::Refund,
@@ -74,10 +71,19 @@ mod tests {
     #[test]
     fn stages_only_move_forward_and_may_skip() {
         let open = ReferralState::Open;
-        assert_eq!(change_for(open(Stage::Lead), EventKind::Won), StageChange::Advance { to: Stage::Won });
-        assert_eq!(change_for(open(Stage::Lead), EventKind::Qualified), StageChange::Advance { to: Stage::Qualified });
-        assert!(matches!(change_for(open(Stage::Opportunity), EventKind::Qualified), StageChange::Unchanged { .. }));
-        assert!(matches!(change_for(open(Stage::Won), EventKind::Won), StageChange::Unchanged { .. }));
+        assert_eq!(
+            change_for(open(Stage::Lead), EventKind::Reached(Stage::Won)),
+            StageChange::Advance { to: Stage::Won }
+        );
+        assert_eq!(
+            change_for(open(Stage::Lead), EventKind::Reached(Stage::Qualified)),
+            StageChange::Advance { to: Stage::Qualified }
+        );
+        assert!(matches!(
+            change_for(open(Stage::Opportunity), EventKind::Reached(Stage::Qualified)),
+            StageChange::Unchanged { .. }
+        ));
+        assert!(matches!(change_for(open(Stage::Won), EventKind::Reached(Stage::Won)), StageChange::Unchanged { .. }));
     }
 
     #[test]

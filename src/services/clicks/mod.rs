@@ -20,7 +20,7 @@ mod journal;
 mod loader;
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -353,19 +353,6 @@ fn truncate_utf8(s: &str, max_bytes: usize) -> &str {
     &s[..end]
 }
 
-/// The journal folder for a database when none is configured: beside the
-/// SQLite file, or `goodword-clicks` in the working folder.
-pub fn default_journal_path(database: &crate::config::DatabaseUrl) -> PathBuf {
-    match database {
-        crate::config::DatabaseUrl::Sqlite(path) => {
-            let mut name = Path::new(path).as_os_str().to_owned();
-            name.push("-clicks");
-            PathBuf::from(name)
-        }
-        crate::config::DatabaseUrl::Postgres(_) => PathBuf::from("goodword-clicks"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,18 +363,5 @@ mod tests {
         let cut = truncate_utf8(&ua, 256);
         assert!(cut.len() <= 256 && cut.len() >= 255);
         assert!(cut.chars().all(|c| c == 'é'));
-    }
-
-    #[test]
-    fn the_journal_sits_beside_a_sqlite_file() {
-        use crate::config::DatabaseUrl;
-        assert_eq!(
-            default_journal_path(&DatabaseUrl::Sqlite("/data/goodword.db".into())),
-            PathBuf::from("/data/goodword.db-clicks")
-        );
-        assert_eq!(
-            default_journal_path(&DatabaseUrl::Postgres("postgres://db/gw".into())),
-            PathBuf::from("goodword-clicks")
-        );
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::Permission;
 use crate::domain::conversion::ReferralState;
 use crate::services::programs;
 use crate::services::referrals::{self, Cursor};
-use crate::storage::referrals::ReferralFilter;
+use crate::storage::referrals::{ReferralFilter, ReferralRow};
 use crate::web::auth::CurrentAdmin;
 use crate::web::error::{AppError, AppResult};
 use crate::web::format::{datetime, datetime_or_dash};
@@ -83,16 +83,8 @@ pub async fn list(
         .into_iter()
         .map(|l| {
             let r = l.referral;
-            let referee = [
-                r.referee_name.clone(),
-                r.referee_email.clone().unwrap_or_default(),
-                r.referee_external_id.clone().unwrap_or_default(),
-            ]
-            .into_iter()
-            .find(|s| !s.is_empty())
-            .unwrap_or_else(|| "(no name)".into());
             Row {
-                referee,
+                referee: referee_label(&r),
                 program: names.get(&r.program_id).cloned().unwrap_or_default(),
                 stage: r.stage,
                 created_at: datetime(&r.created_at),
@@ -185,7 +177,7 @@ pub async fn show(
     }
     let page = TimelinePage {
         layout: ctx.layout(Some(&admin.user), Section::Referrals),
-        referee: if r.referee_name.is_empty() { "(no name)".into() } else { r.referee_name.clone() },
+        referee: referee_label(r),
         email: r.referee_email.clone().unwrap_or_default(),
         external_id: r.referee_external_id.clone().unwrap_or_default(),
         stage: r.stage.clone(),
@@ -197,6 +189,16 @@ pub async fn show(
         steps,
     };
     ctx.render(&page)
+}
+
+/// How the admin names a referee: their name, else email, else external id.
+fn referee_label(r: &ReferralRow) -> String {
+    [Some(&r.referee_name), r.referee_email.as_ref(), r.referee_external_id.as_ref()]
+        .into_iter()
+        .flatten()
+        .find(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_else(|| "(no name)".into())
 }
 
 /// Minor units as major ones with two decimals (most currencies).

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use time::PrimitiveDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::domain::FieldError;
 use crate::domain::conversion::ReferralState;
+use crate::domain::rfc3339::{format_utc, parse_utc};
 use crate::services::programs;
 use crate::services::referrals::{self, Cursor, Listed};
 use crate::storage::referrals::ReferralFilter;
@@ -65,13 +65,12 @@ pub async fn list(
 ) -> ApiResult<HttpResponse> {
     let mut errors = Vec::new();
     let mut filter = ReferralFilter::default();
-    let mut slugs: HashMap<String, String> = HashMap::new();
+    // Programs are few: one read names them all, for the filter and the rows.
+    let all = programs::list(&state.db).await?;
+    let slugs: HashMap<String, String> = all.iter().map(|p| (p.id.clone(), p.slug.to_string())).collect();
     if let Some(slug) = query.get("program") {
-        match programs::get(&state.db, slug).await? {
-            Some(program) => {
-                slugs.insert(program.id.clone(), program.slug.to_string());
-                filter.program_id = Some(program.id);
-            }
+        match all.iter().find(|p| p.slug.as_str() == slug) {
+            Some(program) => filter.program_id = Some(program.id.clone()),
             None => errors.push(FieldError::new("program", "is not a program")),
         }
     }
@@ -84,12 +83,9 @@ pub async fn list(
         }
     }
     if let Some(since) = query.get("since") {
-        match time::OffsetDateTime::parse(since, &Rfc3339) {
-            Ok(t) => {
-                let utc = t.to_offset(time::UtcOffset::UTC);
-                filter.since = Some(PrimitiveDateTime::new(utc.date(), utc.time()));
-            }
-            Err(_) => errors.push(FieldError::new("since", "must be an RFC 3339 time such as 2026-12-01T00:00:00Z")),
+        match parse_utc(since) {
+            Some(at) => filter.since = Some(at),
+            None => errors.push(FieldError::new("since", "must be an RFC 3339 time such as 2026-12-01T00:00:00Z")),
         }
     }
     let after = match query.get("cursor") {
@@ -114,20 +110,13 @@ pub async fn list(
         return Err(ApiError::invalid(errors));
     }
     let (rows, next) = referrals::page(&state.db, filter, after, limit).await?;
-    for row in &rows {
-        if !slugs.contains_key(&row.referral.program_id)
-            && let Some(program) = programs::get_by_id(&state.db, &row.referral.program_id).await?
-        {
-            slugs.insert(program.id.clone(), program.slug.to_string());
-        }
-    }
     let data = rows.into_iter().map(|l| body(l, &slugs)).collect();
     Ok(HttpResponse::Ok().json(Page { data, next: next.map(|c| c.encode()) }))
 }
 
 fn body(listed: Listed, slugs: &HashMap<String, String>) -> ReferralBody {
     let r = listed.referral;
-    let time = |t: Option<PrimitiveDateTime>| t.and_then(|t| t.assume_utc().format(&Rfc3339).ok());
+    let time = |t: Option<PrimitiveDateTime>| t.map(format_utc);
     ReferralBody {
         program: slugs.get(&r.program_id).cloned().unwrap_or_default(),
         participant: ParticipantRef { id: r.participant_id, external_id: listed.participant_external_id },
@@ -139,8 +128,8 @@ fn body(listed: Listed, slugs: &HashMap<String, String>) -> ReferralBody {
         qualified_at: time(r.qualified_at),
         opportunity_at: time(r.opportunity_at),
         won_at: time(r.won_at),
-        created_at: time(Some(r.created_at)).unwrap_or_default(),
-        updated_at: time(Some(r.updated_at)).unwrap_or_default(),
+        created_at: format_utc(r.created_at),
+        updated_at: format_utc(r.updated_at),
         id: r.id,
     }
 }

@@ -10,7 +10,7 @@ use askama::Template;
 
 use crate::domain::ReferralCode;
 use crate::domain::channel::parse_channel;
-use crate::domain::click_id::click_id;
+use crate::domain::click_id::click_id_at;
 use crate::domain::program::{AttributionModel, ProgramStatus};
 use crate::domain::user_agent::Visitor;
 use crate::services::clicks::NewClick;
@@ -77,7 +77,7 @@ async fn follow(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpR
     // Every preview fetcher is a bot too: its visit is not a counted click.
     let (bot, preview) = (visitor != Visitor::Browser, visitor == Visitor::LinkPreview);
     let at = state.clock.now_utc();
-    let click_id = click_id(unix_millis(at), rand::random());
+    let click_id = click_id_at(at, rand::random());
     let (channel, referrer_host) = (channel(&req), referrer_host(&req));
     state
         .clicks
@@ -141,10 +141,6 @@ fn ref_cookie(code: &str, click_id: &str, window_days: u32, secure: bool) -> Str
     cookie.push_str("; Path=/; Max-Age=");
     cookie.push_str(&max_age.to_string());
     cookie
-}
-
-fn unix_millis(at: time::PrimitiveDateTime) -> u64 {
-    u64::try_from(at.assume_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 /// The channel from `?c=…`, if it is a plausible channel name.
