@@ -109,7 +109,7 @@ impl Loader {
                     break;
                 }
                 pos = read.end;
-                self.shared.loaded.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                self.shared.clicks_loaded.fetch_add(rows.len() as u64, Ordering::Relaxed);
                 self.shared.update(|p| p.loaded = pos);
             }
         }

@@ -106,8 +106,8 @@ struct Shared {
     progress: Mutex<Progress>,
     changed: Condvar,
     /// Clicks this process journaled and loaded, for `/metrics`.
-    journaled: AtomicU64,
-    loaded: AtomicU64,
+    clicks_journaled: AtomicU64,
+    clicks_loaded: AtomicU64,
 }
 
 impl Shared {
@@ -166,8 +166,8 @@ impl ClickRecorder {
             room: Notify::new(),
             progress: Mutex::new(Progress { written: Position::start_of(next), ..Progress::default() }),
             changed: Condvar::new(),
-            journaled: AtomicU64::new(0),
-            loaded: AtomicU64::new(0),
+            clicks_journaled: AtomicU64::new(0),
+            clicks_loaded: AtomicU64::new(0),
         });
         let flusher = {
             let (shared, dir) = (shared.clone(), dir.clone());
@@ -237,12 +237,12 @@ impl ClickRecorder {
 
     /// Clicks this process wrote to its journal.
     pub fn journaled(&self) -> u64 {
-        self.shared.journaled.load(Ordering::Relaxed)
+        self.shared.clicks_journaled.load(Ordering::Relaxed)
     }
 
     /// Clicks this process loaded into the database.
     pub fn loaded(&self) -> u64 {
-        self.shared.loaded.load(Ordering::Relaxed)
+        self.shared.clicks_loaded.load(Ordering::Relaxed)
     }
 
     /// Waits until every click recorded before this call is committed.
@@ -295,7 +295,7 @@ fn flush_loop(shared: &Shared, mut writer: SegmentWriter, dir: &JournalDir) {
         if !unwritten.is_empty() {
             match append(&mut writer, dir, &unwritten) {
                 Ok(end) => {
-                    shared.journaled.fetch_add(count_records(&unwritten), Ordering::Relaxed);
+                    shared.clicks_journaled.fetch_add(count_records(&unwritten), Ordering::Relaxed);
                     unwritten.clear();
                     failing_since = None;
                     shared.update(|p| p.written = end);
