@@ -47,6 +47,8 @@ pub struct Keys {
     pub portal: SigningKey,
     /// Keys the click IP hash (with the daily salt).
     pub ip: SigningKey,
+    /// Derives webhook endpoints' signing secrets.
+    pub webhook: SigningKey,
 }
 
 impl Keys {
@@ -57,6 +59,7 @@ impl Keys {
             flash: root.derive("flash"),
             portal: root.derive("portal"),
             ip: root.derive("ip-hash"),
+            webhook: root.derive("webhook-secret"),
         }
     }
 }

@@ -5,13 +5,16 @@ use std::time::Duration;
 use actix_web::web;
 
 use crate::services::accounts::{SESSION_ABSOLUTE, SESSION_IDLE};
-use crate::storage::sessions;
+use crate::storage::{sessions, webhooks};
 use crate::web::state::AppState;
 
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+/// Finished webhook deliveries are kept this long for the admin.
+const WEBHOOK_HISTORY: time::Duration = time::Duration::days(30);
 
-/// Deletes expired admin sessions and forgets idle rate-limit state, every
-/// ten minutes. Safe on several servers: the delete is idempotent.
+/// Deletes expired admin sessions and finished webhook deliveries older
+/// than 30 days, and forgets idle rate-limit state, every ten minutes.
+/// Safe on several servers: the deletes are idempotent.
 pub fn spawn_housekeeping(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(HOUSEKEEPING_EVERY);
@@ -26,6 +29,13 @@ pub fn spawn_housekeeping(state: web::Data<AppState>) -> actix_web::rt::task::Jo
                 Ok(n) if n > 0 => tracing::debug!(removed = n, "expired admin sessions deleted"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session cleanup failed"),
+            }
+            let history =
+                state.db.write(move |conn| webhooks::delete_finished_before(conn, now - WEBHOOK_HISTORY)).await;
+            match history {
+                Ok(n) if n > 0 => tracing::debug!(removed = n, "old webhook deliveries deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook history cleanup failed"),
             }
             state.limits.prune();
         }

@@ -122,6 +122,17 @@ impl Metrics {
 
 /// The click pipeline's counters: journaled by this process, loaded into
 /// the database by it; the difference is what still waits in the journal.
+/// Webhook attempts of this server by how they ended.
+pub fn render_webhooks(delivered: u64, retried: u64, failed: u64) -> String {
+    format!(
+        "# HELP goodword_webhook_attempts_total Webhook delivery attempts made by this server, by result.\n\
+         # TYPE goodword_webhook_attempts_total counter\n\
+         goodword_webhook_attempts_total{{result=\"delivered\"}} {delivered}\n\
+         goodword_webhook_attempts_total{{result=\"retry\"}} {retried}\n\
+         goodword_webhook_attempts_total{{result=\"failed\"}} {failed}\n"
+    )
+}
+
 pub fn render_clicks(journaled: u64, loaded: u64) -> String {
     format!(
         "# HELP goodword_clicks_journaled_total Clicks written to this server's click journal.\n\

@@ -18,6 +18,7 @@ pub mod role;
 pub mod share;
 pub mod slug;
 pub mod user_agent;
+pub mod webhook;
 
 pub use code::ReferralCode;
 pub use email::EmailAddress;

@@ -9,12 +9,15 @@ use time::PrimitiveDateTime;
 use crate::domain::FieldError;
 use crate::domain::conversion::{ConversionEvent, EventKind, ReferralState, StageChange, change_for};
 use crate::domain::program::Stage;
+use crate::domain::webhook::EventType as WebhookType;
 use crate::storage::conversion_events::{self, EventRow};
 use crate::storage::links::ResolvedLink;
 use crate::storage::referrals::{self, ReferralRow};
 use crate::storage::{Db, DbConnection, StorageError, StorageResult, clicks, links, participants, write_transaction};
 
 use super::programs::Program;
+use super::referral_json::{ChangeNote, queue_webhook};
+use super::webhooks::{Doorbell, Outbox};
 use super::{ServiceError, ServiceResult};
 
 /// What the API answers for an event.
@@ -32,6 +35,8 @@ pub struct EventOutcome {
 #[derive(Debug, Clone)]
 struct Rules {
     program_id: String,
+    /// Named in webhooks.
+    program_slug: String,
     window: time::Duration,
 }
 
@@ -60,9 +65,12 @@ pub struct EventWriter {
 
 impl EventWriter {
     /// Starts the writer thread; it ends when the writer is dropped.
-    pub fn start(db: Db) -> std::io::Result<Self> {
+    /// `doorbell` is rung after a group that queued webhooks commits.
+    pub fn start(db: Db, doorbell: Doorbell) -> std::io::Result<Self> {
         let (jobs, mut queue) = tokio::sync::mpsc::channel::<Job>(QUEUE);
-        std::thread::Builder::new().name("event-writer".into()).spawn(move || write_groups(&db, &mut queue))?;
+        std::thread::Builder::new()
+            .name("event-writer".into())
+            .spawn(move || write_groups(&db, &doorbell, &mut queue))?;
         Ok(Self { jobs })
     }
 
@@ -78,6 +86,7 @@ impl EventWriter {
     ) -> ServiceResult<EventOutcome> {
         let rules = Rules {
             program_id: program.id.clone(),
+            program_slug: program.slug.to_string(),
             window: time::Duration::days(i64::from(program.config.attribution.window_days)),
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -91,7 +100,7 @@ impl EventWriter {
     }
 }
 
-fn write_groups(db: &Db, queue: &mut tokio::sync::mpsc::Receiver<Job>) {
+fn write_groups(db: &Db, doorbell: &Doorbell, queue: &mut tokio::sync::mpsc::Receiver<Job>) {
     while let Some(first) = queue.blocking_recv() {
         let mut group = vec![first];
         while group.len() < GROUP_MAX {
@@ -100,7 +109,10 @@ fn write_groups(db: &Db, queue: &mut tokio::sync::mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let outcomes = commit_group(db, &group);
+        let (outcomes, queued_webhooks) = commit_group(db, &group);
+        if queued_webhooks {
+            doorbell.ring();
+        }
         for (job, outcome) in group.into_iter().zip(outcomes) {
             // The request may have gone (client disconnected): the event
             // is committed all the same, and a retry will say duplicate.
@@ -112,20 +124,23 @@ fn write_groups(db: &Db, queue: &mut tokio::sync::mpsc::Receiver<Job>) {
 type Outcome = StorageResult<Result<EventOutcome, FieldError>>;
 
 /// Records every job of the group in its own savepoint of one transaction.
-/// The answers are final once it returns: committed, or all failed.
-fn commit_group(db: &Db, group: &[Job]) -> Vec<Outcome> {
+/// The answers are final once it returns: committed, or all failed; and
+/// whether webhooks were queued.
+fn commit_group(db: &Db, group: &[Job]) -> (Vec<Outcome>, bool) {
     let mut conn = match db.get() {
         Ok(conn) => conn,
-        Err(e) => return group.iter().map(|_| Err(shared_error(&e))).collect(),
+        Err(e) => return (group.iter().map(|_| Err(shared_error(&e))).collect(), false),
     };
+    let mut outbox = Outbox::new();
     let committed = write_transaction(&mut conn, |conn| {
         let mut outcomes = Vec::with_capacity(group.len());
         for job in group {
-            let once = |c: &mut DbConnection| record_in(c, &job.rules, &job.event, &job.body_hash, job.now);
-            let outcome = match write_transaction(conn, once) {
+            let mut once =
+                |c: &mut DbConnection| record_in(c, &mut outbox, &job.rules, &job.event, &job.body_hash, job.now);
+            let outcome = match write_transaction(conn, &mut once) {
                 // Another server recorded the same event id (or the same
                 // referee) first: in a fresh savepoint, its row is seen.
-                Err(e) if e.is_unique_violation() => write_transaction(conn, once),
+                Err(e) if e.is_unique_violation() => write_transaction(conn, &mut once),
                 other => other,
             };
             outcomes.push(outcome);
@@ -133,8 +148,8 @@ fn commit_group(db: &Db, group: &[Job]) -> Vec<Outcome> {
         Ok::<_, StorageError>(outcomes)
     });
     match committed {
-        Ok(outcomes) => outcomes,
-        Err(e) => group.iter().map(|_| Err(shared_error(&e))).collect(),
+        Ok(outcomes) => (outcomes, outbox.wrote_any()),
+        Err(e) => (group.iter().map(|_| Err(shared_error(&e))).collect(), false),
     }
 }
 
@@ -145,6 +160,7 @@ fn shared_error(e: &StorageError) -> StorageError {
 
 fn record_in(
     conn: &mut DbConnection,
+    outbox: &mut Outbox,
     rules: &Rules,
     event: &ConversionEvent,
     body_hash: &str,
@@ -182,6 +198,16 @@ fn record_in(
             received_at: now,
         },
     )?;
+    if let (Some(referral_id), Some((webhook, previous_stage))) = (&applied.referral_id, &applied.webhook) {
+        let note = ChangeNote {
+            event: *webhook,
+            referral_id,
+            program_slug: &rules.program_slug,
+            previous_stage: previous_stage.as_deref(),
+            event_id: Some(&event.id),
+        };
+        queue_webhook(conn, outbox, note, now)?;
+    }
     Ok(Ok(EventOutcome {
         attributed: applied.referral_id.is_some(),
         referral_id: applied.referral_id,
@@ -196,11 +222,13 @@ struct Applied {
     stage: Option<String>,
     /// In plain words, for the timeline.
     outcome: String,
+    /// The webhook the change calls for, with the stage before it.
+    webhook: Option<(WebhookType, Option<String>)>,
 }
 
 impl Applied {
     fn not_attributed(reason: &str) -> Self {
-        Self { referral_id: None, stage: None, outcome: format!("not attributed: {reason}") }
+        Self { referral_id: None, stage: None, outcome: format!("not attributed: {reason}"), webhook: None }
     }
 }
 
@@ -236,8 +264,8 @@ fn apply_to(
     event: &ConversionEvent,
     now: PrimitiveDateTime,
 ) -> StorageResult<Applied> {
-    let state = ReferralState::parse(&referral.stage).unwrap_or(ReferralState::Open(Stage::Lead));
-    let (state, outcome) = match change_for(state, event.kind) {
+    let before = ReferralState::parse(&referral.stage).unwrap_or(ReferralState::Open(Stage::Lead));
+    let (state, outcome) = match change_for(before, event.kind) {
         StageChange::Advance { to } => {
             referrals::advance(conn, &referral.id, to, event.occurred_at, now)?;
             (ReferralState::Open(to), format!("moved to {}", to.as_str()))
@@ -246,9 +274,10 @@ fn apply_to(
             referrals::set_state(conn, &referral.id, ReferralState::Refunded.as_str(), now)?;
             (ReferralState::Refunded, "refunded".to_string())
         }
-        StageChange::Unchanged { reason } => (state, format!("recorded, nothing changed: {reason}")),
+        StageChange::Unchanged { reason } => (before, format!("recorded, nothing changed: {reason}")),
     };
-    Ok(Applied { referral_id: Some(referral.id), stage: Some(state.as_str().into()), outcome })
+    let webhook = (state != before).then(|| (WebhookType::ReferralStageChanged, Some(before.as_str().to_string())));
+    Ok(Applied { referral_id: Some(referral.id), stage: Some(state.as_str().into()), outcome, webhook })
 }
 
 /// Attributes a referee without a referral: the click id (within the
@@ -308,6 +337,7 @@ fn attribute(
         referral_id: Some(id),
         stage: Some(stage.as_str().into()),
         outcome: format!("attributed at {}", stage.as_str()),
+        webhook: Some((WebhookType::ReferralCreated, None)),
     })
 }
 

@@ -15,8 +15,10 @@ pub mod links;
 pub mod participant_overview;
 pub mod participants;
 pub mod programs;
+pub mod referral_json;
 pub mod referrals;
 pub mod stats;
+pub mod webhooks;
 
 use crate::storage::StorageError;
 

@@ -10,7 +10,10 @@ use crate::storage::referrals::{self, ReferralRow};
 use crate::storage::{Db, clicks};
 
 use super::link_cache::CachedLink;
+use super::referral_json::{ChangeNote, queue_webhook};
+use super::webhooks::{Doorbell, Outbox};
 use super::{ServiceError, ServiceResult};
+use crate::domain::webhook::EventType;
 
 /// What a claim came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +36,15 @@ pub struct Claim {
     pub click_id: Option<String>,
 }
 
-/// Creates the referral for a claim; see [`ClaimOutcome`].
-pub async fn claim(db: &Db, link: &CachedLink, claim: Claim, now: PrimitiveDateTime) -> ServiceResult<ClaimOutcome> {
+/// Creates the referral for a claim, with its `referral.created` webhook;
+/// see [`ClaimOutcome`].
+pub async fn claim(
+    db: &Db,
+    doorbell: &Doorbell,
+    link: &CachedLink,
+    claim: Claim,
+    now: PrimitiveDateTime,
+) -> ServiceResult<ClaimOutcome> {
     let program = &link.program;
     if program.status() != ProgramStatus::Active {
         return Ok(ClaimOutcome::NotAccepting);
@@ -42,6 +52,7 @@ pub async fn claim(db: &Db, link: &CachedLink, claim: Claim, now: PrimitiveDateT
     let self_referral_allowed = program.config.fraud.self_referral == FraudAction::Allow;
     let (program_id, participant_id) = (link.link.program_id.clone(), link.link.participant_id.clone());
     let (link_id, code) = (link.link.link_id.clone(), link.link.code.clone());
+    let slug = program.slug.to_string();
     let result = db
         .write(move |conn| {
             let normalized = claim.email.normalized();
@@ -75,11 +86,23 @@ pub async fn claim(db: &Db, link: &CachedLink, claim: Claim, now: PrimitiveDateT
                     updated_at: now,
                 },
             )?;
+            let note = ChangeNote {
+                event: EventType::ReferralCreated,
+                referral_id: &id,
+                program_slug: &slug,
+                previous_stage: None,
+                event_id: None,
+            };
+            queue_webhook(conn, &mut Outbox::new(), note, now)?;
             Ok(ClaimOutcome::Created { referral_id: id })
         })
         .await;
     match result {
-        Ok(outcome) => Ok(outcome),
+        Ok(outcome) => {
+            // Committed: a webhook queued with it can leave now.
+            doorbell.ring();
+            Ok(outcome)
+        }
         // The same referee claimed twice at once: the first one counts.
         Err(e) if e.is_unique_violation() => Ok(ClaimOutcome::AlreadyReferred),
         Err(e) => Err(ServiceError::from(e)),

@@ -20,6 +20,7 @@ pub mod programs;
 pub mod referrals;
 pub mod schema;
 pub mod sessions;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -187,12 +187,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        url -> Text,
+        description -> Text,
+        event_types -> Text,
+        secret_salt -> Text,
+        previous_secret_salt -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        message_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        leased_by -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (delivery_id, attempt) {
+        delivery_id -> Text,
+        attempt -> Integer,
+        at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        response_excerpt -> Text,
+        duration_ms -> Integer,
+    }
+}
+
 diesel::joinable!(participants -> programs (program_id));
 diesel::joinable!(links -> participants (participant_id));
 diesel::joinable!(links -> programs (program_id));
 diesel::joinable!(clicks -> links (link_id));
 diesel::joinable!(click_daily -> links (link_id));
 diesel::joinable!(referrals -> participants (participant_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     programs,
@@ -204,5 +255,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     click_journal_positions,
     referrals,
     conversion_events,
-    ip_salts
+    ip_salts,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts
 );

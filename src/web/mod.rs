@@ -57,6 +57,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::audit::show)
         .service(admin::referrals::list)
         .service(admin::referrals::show)
+        // -- admin: webhooks (endpoints, deliveries, redeliver) --
+        .service(admin::webhooks::list)
+        .service(admin::webhooks::create)
+        .service(admin::webhooks::show)
+        .service(admin::webhooks::update)
+        .service(admin::webhooks::switch)
+        .service(admin::webhooks::rotate_secret)
+        .service(admin::webhooks::delete)
+        .service(admin::webhooks::delivery)
+        .service(admin::webhooks::redeliver)
         .service(admin::account::show)
         .service(admin::account::change_password)
         // -- admin: programs (list, create, edit, status, program page) --

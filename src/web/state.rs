@@ -10,6 +10,7 @@ use crate::metrics::Metrics;
 use crate::services::clicks::{ClickRecorder, JournalOptions};
 use crate::services::events::EventWriter;
 use crate::services::link_cache::LinkCache;
+use crate::services::webhooks::{Doorbell, WebhookSender};
 use crate::storage::Db;
 
 use super::rate_limit::RateLimits;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub clicks: ClickRecorder,
     /// Commits conversion events in groups.
     pub events: EventWriter,
+    /// Sends queued webhooks.
+    pub webhooks: WebhookSender,
     /// Set once the first owner exists; never unset, because the last owner
     /// cannot be removed. Saves a query on every admin request.
     setup_done: AtomicBool,
@@ -51,9 +54,18 @@ impl AppState {
         };
         let clicks = ClickRecorder::start(db.clone(), clock.clone(), keys.ip.clone(), &journal)?;
         let limits = RateLimits::new(settings.redirect_rate_limit);
-        let events = EventWriter::start(db.clone())?;
+        let doorbell = Doorbell::new();
+        let webhooks = WebhookSender::new(
+            db.clone(),
+            clock.clone(),
+            keys.webhook.clone(),
+            settings.allow_private_webhooks,
+            doorbell.clone(),
+        );
+        let events = EventWriter::start(db.clone(), doorbell)?;
         Ok(Self {
             events,
+            webhooks,
             settings,
             db,
             clock,

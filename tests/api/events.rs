@@ -14,7 +14,7 @@ async fn key(app: &TestApp) -> String {
 }
 
 async fn post(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
-    let resp = browser().post(app.url("/api/v1/events")).bearer_auth(key).json(&body).send().await.unwrap();
+    let resp = app.client.post(app.url("/api/v1/events")).bearer_auth(key).json(&body).send().await.unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
@@ -280,7 +280,7 @@ async fn the_last_click_wins_by_default_and_the_first_when_the_program_says_so()
 }
 
 async fn get(app: &TestApp, key: &str, query: &str) -> (u16, Value) {
-    let resp = browser().get(app.url(&format!("/api/v1/referrals{query}"))).bearer_auth(key).send().await.unwrap();
+    let resp = app.client.get(app.url(&format!("/api/v1/referrals{query}"))).bearer_auth(key).send().await.unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap())
 }

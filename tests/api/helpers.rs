@@ -9,7 +9,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::web;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use goodword::clock::ManualClock;
+use goodword::clock::{Clock, ManualClock};
 use goodword::config::{DatabaseUrl, Settings};
 use goodword::domain::{EmailAddress, NewPassword, Role};
 use goodword::services::accounts;
@@ -105,6 +105,8 @@ pub struct TestApp {
     pub handle: ServerHandle,
     db: Option<TestDatabase>,
     server: Option<actix_web::rt::task::JoinHandle<std::io::Result<()>>>,
+    /// The click journal of a server beside another ([`spawn_app_beside`]).
+    _journal: Option<tempfile::TempDir>,
 }
 
 /// Starts goodword as `serve` does, on a fresh database.
@@ -128,11 +130,39 @@ pub async fn spawn_app_on(db: TestDatabase, configure: impl FnOnce(&mut Settings
     let state = app.state();
     let handle = app.handle();
     let server = actix_web::rt::spawn(app.run_until_stopped());
-    TestApp { address, clock, state, client: browser(), handle, db: Some(db), server: Some(server) }
+    TestApp { address, clock, state, client: browser(), handle, db: Some(db), server: Some(server), _journal: None }
 }
 
-/// A client that behaves like a browser for our purposes: it keeps cookies
-/// and does not follow redirects (tests look at them).
+/// A second server on the database of `first` (with its own click
+/// journal), as behind a load balancer.
+pub async fn spawn_app_beside(first: &TestApp, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let journal = tempfile::tempdir().expect("temporary folder");
+    let mut settings = Settings::local(first.db().url.clone());
+    settings.click_journal = journal.path().join("clicks");
+    configure(&mut settings);
+    let clock = Arc::new(ManualClock::new(first.clock.now()));
+    let app = Application::build(settings, clock.clone()).await.expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    let handle = app.handle();
+    let server = actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        clock,
+        state,
+        client: browser(),
+        handle,
+        db: None,
+        server: Some(server),
+        _journal: Some(journal),
+    }
+}
+
+/// A client that behaves like a browser for our purposes. Building one
+/// loads the system's TLS roots (reqwest has TLS for the webhook sender),
+/// tens of milliseconds in a debug build: a test that sends many requests
+/// reuses one (`app.client`) instead of building one per request. It
+/// keeps cookies and does not follow redirects (tests look at them).
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
 }

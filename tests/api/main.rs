@@ -19,3 +19,5 @@ mod redirect;
 mod roles;
 mod sessions;
 mod setup;
+mod webhook_receiver;
+mod webhooks;

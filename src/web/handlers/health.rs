@@ -1,5 +1,6 @@
 //! `/healthz`, `/readyz` and `/metrics`.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::{HttpResponse, get, web};
@@ -35,5 +36,11 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let sample = PoolSample { backend: state.db.backend(), open, idle, max: state.db.max_size() };
     let mut body = state.metrics.render(&sample);
     body.push_str(&crate::metrics::render_clicks(state.clicks.journaled(), state.clicks.loaded()));
+    let sent = state.webhooks.counts();
+    body.push_str(&crate::metrics::render_webhooks(
+        sent.delivered.load(Ordering::Relaxed),
+        sent.retried.load(Ordering::Relaxed),
+        sent.failed.load(Ordering::Relaxed),
+    ));
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }

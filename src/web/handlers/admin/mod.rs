@@ -14,6 +14,7 @@ pub mod participants;
 pub mod session;
 pub mod setup;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};

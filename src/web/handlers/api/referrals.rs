@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
-use time::PrimitiveDateTime;
 
 use crate::domain::FieldError;
 use crate::domain::conversion::ReferralState;
-use crate::domain::rfc3339::{format_utc, parse_utc};
+use crate::domain::rfc3339::parse_utc;
 use crate::services::programs;
+use crate::services::referral_json::ReferralJson;
 use crate::services::referrals::{self, Cursor, Listed};
 use crate::storage::referrals::ReferralFilter;
 use crate::web::auth::ApiAuth;
@@ -23,38 +23,8 @@ const MAX_LIMIT: i64 = 500;
 
 #[derive(Serialize)]
 struct Page {
-    data: Vec<ReferralBody>,
+    data: Vec<ReferralJson>,
     next: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ReferralBody {
-    id: String,
-    program: String,
-    participant: ParticipantRef,
-    stage: String,
-    referee: RefereeBody,
-    code: String,
-    click_id: Option<String>,
-    lead_at: Option<String>,
-    qualified_at: Option<String>,
-    opportunity_at: Option<String>,
-    won_at: Option<String>,
-    created_at: String,
-    updated_at: String,
-}
-
-#[derive(Serialize)]
-struct ParticipantRef {
-    id: String,
-    external_id: Option<String>,
-}
-
-#[derive(Serialize)]
-struct RefereeBody {
-    email: Option<String>,
-    external_id: Option<String>,
-    name: String,
 }
 
 #[get("/api/v1/referrals")]
@@ -114,22 +84,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page { data, next: next.map(|c| c.encode()) }))
 }
 
-fn body(listed: Listed, slugs: &HashMap<String, String>) -> ReferralBody {
-    let r = listed.referral;
-    let time = |t: Option<PrimitiveDateTime>| t.map(format_utc);
-    ReferralBody {
-        program: slugs.get(&r.program_id).cloned().unwrap_or_default(),
-        participant: ParticipantRef { id: r.participant_id, external_id: listed.participant_external_id },
-        stage: r.stage,
-        referee: RefereeBody { email: r.referee_email, external_id: r.referee_external_id, name: r.referee_name },
-        code: r.code,
-        click_id: r.click_id,
-        lead_at: time(r.lead_at),
-        qualified_at: time(r.qualified_at),
-        opportunity_at: time(r.opportunity_at),
-        won_at: time(r.won_at),
-        created_at: format_utc(r.created_at),
-        updated_at: format_utc(r.updated_at),
-        id: r.id,
-    }
+fn body(listed: Listed, slugs: &HashMap<String, String>) -> ReferralJson {
+    let program = slugs.get(&listed.referral.program_id).cloned().unwrap_or_default();
+    ReferralJson::new(listed.referral, program, listed.participant_external_id)
 }

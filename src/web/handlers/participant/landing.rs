@@ -192,8 +192,14 @@ pub async fn claim(
     let destination = parse_destination(&program.config.destination_url, &program.config.allowed_hosts)
         .map_err(|e| AppError::Internal(format!("program {} destination: {e}", program.slug)))?;
     let now = state.clock.now_utc();
-    let outcome =
-        referrals::claim(&state.db, &link, Claim { email, name, click_id: Some(click_id.clone()) }, now).await?;
+    let outcome = referrals::claim(
+        &state.db,
+        state.webhooks.doorbell(),
+        &link,
+        Claim { email, name, click_id: Some(click_id.clone()) },
+        now,
+    )
+    .await?;
     match outcome {
         ClaimOutcome::Created { .. } | ClaimOutcome::AlreadyReferred => {
             let to = with_attribution(&destination, &link.link.code, Some(&click_id));
