@@ -1,5 +1,6 @@
-//! The subcommands other than `serve`: `migrate`, `admin create` and
-//! `api-key create`. Each prints one clear line on failure.
+//! The subcommands other than `serve`: `migrate`, `admin create`,
+//! `api-key create`, `webhook create` and `demo`. Each prints one clear
+//! line on failure.
 
 use std::io::BufRead;
 use std::sync::Arc;
@@ -10,8 +11,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::crypto::Keys;
 use crate::domain::{EmailAddress, NewPassword, Role};
-use crate::services::{accounts, api_keys, demo, instance};
+use crate::services::{accounts, api_keys, demo, instance, webhooks};
 use crate::startup::open_database;
+use crate::storage::Db;
 
 /// `goodword migrate`.
 pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
@@ -52,6 +54,40 @@ fn read_line(mut input: impl BufRead) -> std::io::Result<String> {
 /// `goodword demo`: prints where to look.
 pub async fn demo(settings: Settings) -> anyhow::Result<()> {
     let base_url = settings.base_url.clone();
+    let (db, keys) = open_with_keys(settings).await?;
+    let now = SystemClock.now_utc();
+    let made = demo::seed(&db, &keys, now).await.map_err(|e| anyhow!("{e}"))?;
+    eprintln!("demo program “{}” with {} participants is ready", made.slug, made.participants);
+    eprintln!("admin:  {base_url}/admin/programs/{}", made.slug);
+    eprintln!("portal: {base_url}/p/{}", made.portal_token);
+    Ok(())
+}
+
+/// `goodword webhook create --url U [--event T]… [--description D]`: adds
+/// an endpoint (every event type unless some are named) and returns its
+/// signing secret, printed once on stdout.
+pub async fn webhook_create(
+    settings: Settings,
+    url: &str,
+    events: &[String],
+    description: &str,
+) -> anyhow::Result<String> {
+    let events: Vec<String> = if events.is_empty() {
+        crate::domain::webhook::EventType::ALL.iter().map(|t| t.as_str().to_string()).collect()
+    } else {
+        events.to_vec()
+    };
+    let spec = webhooks::parse_endpoint(url, description, &events, settings.allow_private_webhooks)
+        .map_err(|e| anyhow!("{e}"))?;
+    let (db, keys) = open_with_keys(settings).await?;
+    let now = SystemClock.now_utc();
+    let (_, secret) =
+        webhooks::create(&db, &keys.webhook, "cli".into(), spec, now).await.map_err(|e| anyhow!("{e}"))?;
+    Ok(secret)
+}
+
+/// The database and the keys derived from the instance's secret key.
+async fn open_with_keys(settings: Settings) -> anyhow::Result<(Db, Keys)> {
     let configured = settings.secret_key.clone();
     let db = actix_web::web::block(move || open_database(&settings)).await??;
     let now = SystemClock.now_utc();
@@ -61,9 +97,5 @@ pub async fn demo(settings: Settings) -> anyhow::Result<()> {
         instance::secret_key(&mut conn, configured.as_deref(), now)
     })
     .await??;
-    let made = demo::seed(&db, &Keys::from_secret(&secret), now).await.map_err(|e| anyhow!("{e}"))?;
-    eprintln!("demo program “{}” with {} participants is ready", made.slug, made.participants);
-    eprintln!("admin:  {base_url}/admin/programs/{}", made.slug);
-    eprintln!("portal: {base_url}/p/{}", made.portal_token);
-    Ok(())
+    Ok((db, Keys::from_secret(&secret)))
 }

@@ -36,8 +36,28 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Manage webhook endpoints.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Fill the database with a demo program, participants, clicks and referrals.
     Demo,
+}
+
+/// `goodword webhook …`
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint and print its signing secret once on stdout.
+    Create {
+        /// The URL that receives the signed POSTs.
+        #[arg(long)]
+        url: String,
+        /// An event type to send (repeat for several); every type if none.
+        #[arg(long = "event")]
+        events: Vec<String>,
+        /// What the endpoint is for.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
 }
 
 /// `goodword admin …`

@@ -8,7 +8,7 @@ use tracing_subscriber::EnvFilter;
 
 use goodword::cli;
 use goodword::clock::SystemClock;
-use goodword::config::{AdminCommand, ApiKeyCommand, Cli, Command, Settings};
+use goodword::config::{AdminCommand, ApiKeyCommand, Cli, Command, Settings, WebhookCommand};
 use goodword::startup::Application;
 
 fn main() -> ExitCode {
@@ -38,6 +38,11 @@ fn main() -> ExitCode {
             Command::ApiKey(ApiKeyCommand::Create { name }) => {
                 let key = cli::api_key_create(settings, &name).await?;
                 println!("{key}");
+                Ok(())
+            }
+            Command::Webhook(WebhookCommand::Create { url, events, description }) => {
+                let secret = cli::webhook_create(settings, &url, &events, &description).await?;
+                println!("{secret}");
                 Ok(())
             }
         }

@@ -490,3 +490,33 @@ async fn the_endpoint_form_names_each_problem_and_viewers_cannot_change_endpoint
         .await;
     assert_eq!(resp.status(), 403);
 }
+
+#[actix_web::test]
+async fn an_endpoint_added_with_the_cli_gets_a_secret_that_verifies_what_the_server_sends() {
+    let app = app_allowing_loopback().await;
+    let receiver = Receiver::start(&[]).await;
+    let (key, code) = setup(&app).await;
+    let cli = |allow: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_goodword"))
+            .args(["webhook", "create", "--url", &receiver.url, "--event", "referral.created"])
+            .env("DATABASE_URL", app.db().env_url())
+            .env("GOODWORD_ALLOW_PRIVATE_WEBHOOKS", allow)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("the binary runs")
+    };
+    let refused = cli("false");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("private or loopback"));
+
+    let out = cli("true");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "only the secret: {stdout:?}");
+    let secret = stdout.trim();
+    assert!(secret.starts_with("whsec_"));
+
+    bob_becomes_a_lead(&app, &key, &code).await;
+    let got = receiver.wait_for(1).await;
+    assert!(verify(secret, &got[0]), "the server signs with the secret the CLI printed");
+}
