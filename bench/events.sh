@@ -9,7 +9,9 @@
 # event is missing (or it could not run).
 #
 # Knobs: BENCH_DURATION (10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
-#        BENCH_KEEP=1 (keep the temporary folder).
+#        BENCH_WEBHOOK=1 (a webhook endpoint subscribed to every event, so
+#        each event also writes an outbox row; the receiver is
+#        examples/webhook_receiver.py), BENCH_KEEP=1 (keep the temporary folder).
 
 set -euo pipefail
 
@@ -36,6 +38,7 @@ cleanup() {
         kill -TERM "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
+    if [ -n "${RECEIVER_PID:-}" ]; then kill "$RECEIVER_PID" 2>/dev/null || true; fi
     if [ "${BENCH_KEEP:-0}" = "1" ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -49,6 +52,14 @@ export GOODWORD_SECRET_KEY="bench-secret-bench-secret-bench-secret"
 
 "$GOODWORD" migrate >/dev/null
 KEY="$("$GOODWORD" api-key create --name bench)"
+RECEIVER_PID=""
+if [ "${BENCH_WEBHOOK:-0}" = "1" ]; then
+    export GOODWORD_ALLOW_PRIVATE_WEBHOOKS=true
+    RPORT="$(free_port)"
+    SECRET="$("$GOODWORD" webhook create --url "http://127.0.0.1:$RPORT/" --description bench)"
+    python3 "$ROOT/examples/webhook_receiver.py" "$SECRET" "$RPORT" >"$WORK/receiver.log" 2>&1 &
+    RECEIVER_PID=$!
+fi
 GOODWORD_BIND="127.0.0.1:$PORT" "$GOODWORD" serve >"$WORK/goodword.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
@@ -84,6 +95,10 @@ printf '  acknowledged events/s   %s   (goal >= 5000: %s)\n' "$rate" "$(verdict 
 printf '  p50                     %s ms\n' "$p50"
 printf '  p99                     %s ms   (goal <= 50 ms: %s)\n' "$p99" "$(verdict "$p99" "<=" 50)"
 printf '  answers other than 2xx  %s\n' "${failed:-0}"
+if [ -n "$RECEIVER_PID" ]; then
+    queued="$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from webhook_deliveries").fetchone()[0])' "$DB")"
+    printf '  webhook outbox rows     %s (one per new referral, in its transaction)\n' "$queued"
+fi
 # Requests still in flight when wrk stopped may be stored without wrk
 # having counted their answer: stored may exceed acknowledged by at most
 # one per connection, never fall below it.
