@@ -5,10 +5,14 @@ use std::time::Duration;
 use actix_web::web;
 
 use crate::services::accounts::{SESSION_ABSOLUTE, SESSION_IDLE};
+use crate::services::rewards;
 use crate::storage::{sessions, webhooks};
 use crate::web::state::AppState;
 
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+/// How often held rewards are released and unchosen ones expired: dates
+/// are days apart, so a minute late is on time.
+const REWARD_CLOCK_EVERY: Duration = Duration::from_secs(60);
 /// Finished webhook deliveries are kept this long for the admin.
 const WEBHOOK_HISTORY: time::Duration = time::Duration::days(30);
 
@@ -38,6 +42,26 @@ pub fn spawn_housekeeping(state: web::Data<AppState>) -> actix_web::rt::task::Jo
                 Err(e) => tracing::warn!(error = %e, "webhook history cleanup failed"),
             }
             state.limits.prune();
+        }
+    })
+}
+
+/// Releases held rewards whose hold ended and expires unchosen ones, every
+/// minute by the injected clock. Safe on several servers: each move is a
+/// conditional UPDATE and only the server that made it records it.
+pub fn spawn_reward_clock(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(REWARD_CLOCK_EVERY);
+        loop {
+            tick.tick().await;
+            let now = state.clock.now_utc();
+            match rewards::lifecycle::run_due(&state.db, state.webhooks.doorbell(), now).await {
+                Ok(run) if run.released + run.expired > 0 => {
+                    tracing::info!(released = run.released, expired = run.expired, "reward dates reached")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reward clock failed"),
+            }
         }
     })
 }

@@ -123,11 +123,13 @@ impl Application {
     /// finishes background work.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = jobs::spawn_housekeeping(self.state.clone());
+        let reward_clock = jobs::spawn_reward_clock(self.state.clone());
         // A delivery cut short here is sent again by the next server to
         // see its lease end (at least once, with the same webhook-id).
         let webhooks = actix_web::rt::spawn(self.state.webhooks.clone().run());
         let result = self.server.await;
         housekeeping.abort();
+        reward_clock.abort();
         webhooks.abort();
         // No request is in flight any more: journal what is buffered and
         // load the journal into the database.

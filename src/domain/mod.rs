@@ -13,6 +13,7 @@ pub mod field_error;
 pub mod password;
 pub mod people;
 pub mod program;
+pub mod reward;
 pub mod rfc3339;
 pub mod role;
 pub mod share;

@@ -15,8 +15,9 @@ use crate::storage::links::ResolvedLink;
 use crate::storage::referrals::{self, ReferralRow};
 use crate::storage::{Db, DbConnection, StorageError, StorageResult, clicks, links, participants, write_transaction};
 
-use super::programs::Program;
+use super::programs::SharedProgram;
 use super::referral_json::{ChangeNote, queue_webhook};
+use super::rewards::issue::{self as rewards, Reached};
 use super::webhooks::{Doorbell, Outbox};
 use super::{ServiceError, ServiceResult};
 
@@ -31,13 +32,15 @@ pub struct EventOutcome {
     pub duplicate: bool,
 }
 
-/// The parts of a program that attribution needs.
+/// The parts of a program that attribution and rewards need.
 #[derive(Debug, Clone)]
 struct Rules {
     program_id: String,
     /// Named in webhooks.
     program_slug: String,
     window: time::Duration,
+    /// The reward rules and caps (shared, not copied per event).
+    program: SharedProgram,
 }
 
 /// Events waiting for the writer at most; beyond this a request waits for
@@ -79,7 +82,7 @@ impl EventWriter {
     /// of the id with other content (422).
     pub async fn record(
         &self,
-        program: &Program,
+        program: &SharedProgram,
         event: ConversionEvent,
         body_hash: String,
         now: PrimitiveDateTime,
@@ -88,6 +91,7 @@ impl EventWriter {
             program_id: program.id.clone(),
             program_slug: program.slug.to_string(),
             window: time::Duration::days(i64::from(program.config.attribution.window_days)),
+            program: program.clone(),
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = Job { rules, event, body_hash, now, reply };
@@ -131,26 +135,44 @@ fn commit_group(db: &Db, group: &[Job]) -> (Vec<Outcome>, bool) {
         Ok(conn) => conn,
         Err(e) => return (group.iter().map(|_| Err(shared_error(&e))).collect(), false),
     };
+    // On PostgreSQL two servers' groups can lock the same rows (a referral,
+    // a program's reward lock) in opposite orders; the database then
+    // aborts one as a deadlock. Nothing of it was committed and events are
+    // idempotent, so it is simply run once more.
+    let mut committed = try_group(&mut conn, group);
+    if let Err(e) = &committed
+        && matches!(e, StorageError::Query(_))
+    {
+        tracing::warn!(error = %e, events = group.len(), "event group failed; retrying it once");
+        committed = try_group(&mut conn, group);
+    }
+    match committed {
+        Ok((outcomes, wrote)) => (outcomes, wrote),
+        Err(e) => (group.iter().map(|_| Err(shared_error(&e))).collect(), false),
+    }
+}
+
+/// One attempt at the group's transaction: the outcomes, and whether it
+/// queued webhooks.
+fn try_group(conn: &mut DbConnection, group: &[Job]) -> StorageResult<(Vec<Outcome>, bool)> {
     let mut outbox = Outbox::new();
-    let committed = write_transaction(&mut conn, |conn| {
+    let outcomes = write_transaction(conn, |conn| {
         let mut outcomes = Vec::with_capacity(group.len());
         for job in group {
             let mut once =
                 |c: &mut DbConnection| record_in(c, &mut outbox, &job.rules, &job.event, &job.body_hash, job.now);
             let outcome = match write_transaction(conn, &mut once) {
                 // Another server recorded the same event id (or the same
-                // referee) first: in a fresh savepoint, its row is seen.
+                // referee, or the same reward) first: in a fresh
+                // savepoint, its row is seen.
                 Err(e) if e.is_unique_violation() => write_transaction(conn, &mut once),
                 other => other,
             };
             outcomes.push(outcome);
         }
         Ok::<_, StorageError>(outcomes)
-    });
-    match committed {
-        Ok(outcomes) => (outcomes, outbox.wrote_any()),
-        Err(e) => (group.iter().map(|_| Err(shared_error(&e))).collect(), false),
-    }
+    })?;
+    Ok((outcomes, outbox.wrote_any()))
 }
 
 /// The group's error, for each of its requests.
@@ -178,8 +200,8 @@ fn record_in(
         }));
     }
     let applied = match existing_referral(conn, rules, event)? {
-        Some(referral) => apply_to(conn, referral, event, now)?,
-        None => attribute(conn, rules, event, now)?,
+        Some(referral) => apply_to(conn, outbox, rules, referral, event, now)?,
+        None => attribute(conn, outbox, rules, event, now)?,
     };
     conversion_events::insert(
         conn,
@@ -260,6 +282,8 @@ fn existing_referral(
 /// Applies the event to a referral that exists.
 fn apply_to(
     conn: &mut DbConnection,
+    outbox: &mut Outbox,
+    rules: &Rules,
     referral: ReferralRow,
     event: &ConversionEvent,
     now: PrimitiveDateTime,
@@ -268,10 +292,17 @@ fn apply_to(
     let (state, outcome) = match change_for(before, event.kind) {
         StageChange::Advance { to } => {
             referrals::advance(conn, &referral.id, to, event.occurred_at, now)?;
+            let from = match before {
+                ReferralState::Open(stage) => Some(stage),
+                _ => None,
+            };
+            let reached = Reached { referral: &referral, from, to, amount: event.amount };
+            rewards::on_reached(conn, outbox, &rules.program.config, &reached, now)?;
             (ReferralState::Open(to), format!("moved to {}", to.as_str()))
         }
         StageChange::Refund => {
             referrals::set_state(conn, &referral.id, ReferralState::Refunded.as_str(), now)?;
+            rewards::on_refund(conn, outbox, &referral.id, now)?;
             (ReferralState::Refunded, "refunded".to_string())
         }
         StageChange::Unchanged { reason } => (before, format!("recorded, nothing changed: {reason}")),
@@ -284,6 +315,7 @@ fn apply_to(
 /// window), else the code; a new referral starts at the event's stage.
 fn attribute(
     conn: &mut DbConnection,
+    outbox: &mut Outbox,
     rules: &Rules,
     event: &ConversionEvent,
     now: PrimitiveDateTime,
@@ -311,28 +343,28 @@ fn attribute(
     }
     let at = Some(event.occurred_at);
     let id = nanoid::nanoid!();
-    referrals::insert(
-        conn,
-        &ReferralRow {
-            id: id.clone(),
-            program_id: rules.program_id.clone(),
-            participant_id: link.participant_id.clone(),
-            link_id: Some(link.link_id.clone()),
-            click_id,
-            code: link.code.clone(),
-            referee_email: referee.email.as_ref().map(ToString::to_string),
-            referee_email_normalized: referee.email.as_ref().map(|e| e.normalized()),
-            referee_name: referee.name.clone().unwrap_or_default(),
-            referee_external_id: referee.external_id.clone(),
-            stage: stage.as_str().into(),
-            lead_at: at.filter(|_| stage == Stage::Lead),
-            qualified_at: at.filter(|_| stage == Stage::Qualified),
-            opportunity_at: at.filter(|_| stage == Stage::Opportunity),
-            won_at: at.filter(|_| stage == Stage::Won),
-            created_at: now,
-            updated_at: now,
-        },
-    )?;
+    let row = ReferralRow {
+        id: id.clone(),
+        program_id: rules.program_id.clone(),
+        participant_id: link.participant_id.clone(),
+        link_id: Some(link.link_id.clone()),
+        click_id,
+        code: link.code.clone(),
+        referee_email: referee.email.as_ref().map(ToString::to_string),
+        referee_email_normalized: referee.email.as_ref().map(|e| e.normalized()),
+        referee_name: referee.name.clone().unwrap_or_default(),
+        referee_external_id: referee.external_id.clone(),
+        stage: stage.as_str().into(),
+        lead_at: at.filter(|_| stage == Stage::Lead),
+        qualified_at: at.filter(|_| stage == Stage::Qualified),
+        opportunity_at: at.filter(|_| stage == Stage::Opportunity),
+        won_at: at.filter(|_| stage == Stage::Won),
+        created_at: now,
+        updated_at: now,
+    };
+    referrals::insert(conn, &row)?;
+    let reached = Reached { referral: &row, from: None, to: stage, amount: event.amount };
+    rewards::on_reached(conn, outbox, &rules.program.config, &reached, now)?;
     Ok(Applied {
         referral_id: Some(id),
         stage: Some(stage.as_str().into()),

@@ -17,6 +17,7 @@ pub mod participants;
 pub mod programs;
 pub mod referral_json;
 pub mod referrals;
+pub mod rewards;
 pub mod stats;
 pub mod webhooks;
 

@@ -11,6 +11,7 @@ use crate::storage::{Db, clicks};
 
 use super::link_cache::CachedLink;
 use super::referral_json::{ChangeNote, queue_webhook};
+use super::rewards::issue::{Reached, on_reached};
 use super::webhooks::{Doorbell, Outbox};
 use super::{ServiceError, ServiceResult};
 use crate::domain::webhook::EventType;
@@ -53,6 +54,7 @@ pub async fn claim(
     let (program_id, participant_id) = (link.link.program_id.clone(), link.link.participant_id.clone());
     let (link_id, code) = (link.link.link_id.clone(), link.link.code.clone());
     let slug = program.slug.to_string();
+    let program = program.clone();
     let result = db
         .write(move |conn| {
             let normalized = claim.email.normalized();
@@ -64,28 +66,29 @@ pub async fn claim(
                 return Ok(ClaimOutcome::AlreadyReferred);
             }
             let id = nanoid::nanoid!();
-            referrals::insert(
-                conn,
-                &ReferralRow {
-                    id: id.clone(),
-                    program_id,
-                    participant_id,
-                    link_id: Some(link_id),
-                    click_id: claim.click_id,
-                    code,
-                    referee_email: Some(claim.email.to_string()),
-                    referee_email_normalized: Some(normalized),
-                    referee_name: claim.name,
-                    referee_external_id: None,
-                    stage: Stage::Lead.as_str().into(),
-                    lead_at: Some(now),
-                    qualified_at: None,
-                    opportunity_at: None,
-                    won_at: None,
-                    created_at: now,
-                    updated_at: now,
-                },
-            )?;
+            let row = ReferralRow {
+                id: id.clone(),
+                program_id,
+                participant_id,
+                link_id: Some(link_id),
+                click_id: claim.click_id,
+                code,
+                referee_email: Some(claim.email.to_string()),
+                referee_email_normalized: Some(normalized),
+                referee_name: claim.name,
+                referee_external_id: None,
+                stage: Stage::Lead.as_str().into(),
+                lead_at: Some(now),
+                qualified_at: None,
+                opportunity_at: None,
+                won_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            referrals::insert(conn, &row)?;
+            let mut outbox = Outbox::new();
+            let reached = Reached { referral: &row, from: None, to: Stage::Lead, amount: None };
+            on_reached(conn, &mut outbox, &program.config, &reached, now)?;
             let note = ChangeNote {
                 event: EventType::ReferralCreated,
                 referral_id: &id,
@@ -93,7 +96,7 @@ pub async fn claim(
                 previous_stage: None,
                 event_id: None,
             };
-            queue_webhook(conn, &mut Outbox::new(), note, now)?;
+            queue_webhook(conn, &mut outbox, note, now)?;
             Ok(ClaimOutcome::Created { referral_id: id })
         })
         .await;

@@ -214,3 +214,13 @@ pub fn funnel_for_program(conn: &mut DbConnection, program_id: &str) -> StorageR
         ))
         .first(conn)?)
 }
+
+/// How many of a participant's referrals are won and stay won (a refunded
+/// or rejected deal does not count towards a tier).
+pub fn won_count(conn: &mut DbConnection, participant_id: &str) -> StorageResult<i64> {
+    Ok(referrals::table
+        .filter(referrals::participant_id.eq(participant_id))
+        .filter(referrals::stage.eq(crate::domain::program::Stage::Won.as_str()))
+        .count()
+        .get_result(conn)?)
+}

@@ -236,6 +236,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rewards (id) {
+        id -> Text,
+        program_id -> Text,
+        rule_id -> Text,
+        dedupe_key -> Text,
+        beneficiary -> Text,
+        participant_id -> Text,
+        referral_id -> Nullable<Text>,
+        tier -> Nullable<Integer>,
+        menu -> Text,
+        value_amount -> BigInt,
+        status -> Text,
+        reason -> Text,
+        available_at -> Timestamp,
+        choose_within_days -> Integer,
+        use_within_days -> Integer,
+        choose_by -> Timestamp,
+        chosen_option -> Nullable<Integer>,
+        chosen_kind -> Nullable<Text>,
+        chosen_label -> Nullable<Text>,
+        amount -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        percent -> Nullable<Integer>,
+        coupon_code -> Nullable<Text>,
+        chosen_at -> Nullable<Timestamp>,
+        use_by -> Nullable<Timestamp>,
+        fulfilled_at -> Nullable<Timestamp>,
+        fulfilment_reference -> Nullable<Text>,
+        clawback_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reward_entries (id) {
+        id -> Text,
+        reward_id -> Text,
+        participant_id -> Text,
+        kind -> Text,
+        note -> Text,
+        actor -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    coupon_codes (program_id, pool, code) {
+        program_id -> Text,
+        pool -> Text,
+        code -> Text,
+        reward_id -> Nullable<Text>,
+        assigned_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(participants -> programs (program_id));
 diesel::joinable!(links -> participants (participant_id));
 diesel::joinable!(links -> programs (program_id));
@@ -244,6 +302,9 @@ diesel::joinable!(click_daily -> links (link_id));
 diesel::joinable!(referrals -> participants (participant_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(rewards -> participants (participant_id));
+diesel::joinable!(rewards -> programs (program_id));
+diesel::joinable!(reward_entries -> rewards (reward_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     programs,
@@ -258,5 +319,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     ip_salts,
     webhook_endpoints,
     webhook_deliveries,
-    webhook_attempts
+    webhook_attempts,
+    rewards,
+    reward_entries,
+    coupon_codes
 );

@@ -90,6 +90,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(participant::landing::show)
         .service(participant::landing::claim)
         .service(participant::portal::show)
+        .service(participant::portal_rewards::choose)
         // -- api: programs and participants --
         .service(api::programs::put_program)
         .service(api::programs::get_program)
@@ -98,6 +99,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // -- api: conversion events --
         .service(api::events::record)
         .service(api::referrals::list)
+        // -- api: rewards and coupon pools --
+        .service(api::rewards::list)
+        .service(api::rewards::fulfil)
+        .service(api::rewards::choose)
+        .service(api::rewards::add_coupons)
         .default_service(web::to(not_found));
 }
 

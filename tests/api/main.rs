@@ -16,6 +16,7 @@ mod login;
 mod operations;
 mod portal;
 mod redirect;
+mod rewards;
 mod roles;
 mod sessions;
 mod setup;

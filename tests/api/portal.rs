@@ -21,7 +21,7 @@ async fn portal_shows_link_qr_share_buttons_and_masked_referees() {
 
     let resp = visitor().get(app.url(&format!("/p/{token}"))).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(resp.headers()["referrer-policy"], "same-origin");
     let html = resp.text().await.unwrap();
     let link = format!("{}/r/{code}", app.address);
     assert!(html.contains(&format!("value=\"{link}\"")));

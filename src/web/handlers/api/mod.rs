@@ -3,9 +3,11 @@
 mod body;
 pub mod events;
 pub mod me;
+mod paging;
 pub mod participants;
 pub mod programs;
 pub mod referrals;
+pub mod rewards;
 
 use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;

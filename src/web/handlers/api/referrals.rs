@@ -11,15 +11,13 @@ use crate::domain::conversion::ReferralState;
 use crate::domain::rfc3339::parse_utc;
 use crate::services::programs;
 use crate::services::referral_json::ReferralJson;
-use crate::services::referrals::{self, Cursor, Listed};
+use crate::services::referrals::{self, Listed};
 use crate::storage::referrals::ReferralFilter;
 use crate::web::auth::ApiAuth;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::state::AppState;
 
-/// Referrals per page unless `limit` says otherwise, and at most.
-const DEFAULT_LIMIT: i64 = 100;
-const MAX_LIMIT: i64 = 500;
+use super::paging::paging;
 
 #[derive(Serialize)]
 struct Page {
@@ -58,24 +56,7 @@ pub async fn list(
             None => errors.push(FieldError::new("since", "must be an RFC 3339 time such as 2026-12-01T00:00:00Z")),
         }
     }
-    let after = match query.get("cursor") {
-        None => None,
-        Some(raw) => {
-            let cursor = Cursor::decode(raw);
-            if cursor.is_none() {
-                errors.push(FieldError::new("cursor", "is not a cursor this API gave out"));
-            }
-            cursor
-        }
-    };
-    let limit = match query.get("limit").map(|l| l.parse::<i64>()) {
-        None => DEFAULT_LIMIT,
-        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
-        Some(_) => {
-            errors.push(FieldError::new("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")));
-            DEFAULT_LIMIT
-        }
-    };
+    let (after, limit) = paging(&query, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }

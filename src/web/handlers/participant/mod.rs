@@ -3,6 +3,7 @@
 
 pub mod landing;
 pub mod portal;
+pub mod portal_rewards;
 pub mod redirect;
 
 use actix_web::HttpResponse;

@@ -1,6 +1,7 @@
 //! `/p/{token}`: the participant portal — their link, a QR code, one-tap
 //! share buttons with the program's text, clicks, referrals by stage with
-//! referee names masked, and progress towards the next reward.
+//! referee names masked, progress towards the next reward, and the rewards
+//! earned with their menus ([`super::portal_rewards`]).
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
@@ -9,7 +10,12 @@ use askama::Template;
 use crate::domain::people::{first_name, mask_name};
 use crate::domain::program::{Beneficiary, MenuOption, ProgramConfig, RewardTrigger, Stage};
 use crate::domain::share::{self, ShareTarget, ShareValues};
-use crate::services::{participants, programs, referrals};
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+
+use crate::services::participants::Participant;
+use crate::services::{participants, programs, referrals, rewards};
 use crate::web::error::AppResult;
 use crate::web::format::datetime;
 use crate::web::page::PageCtx;
@@ -17,6 +23,7 @@ use crate::web::qr::QrSvg;
 use crate::web::state::AppState;
 
 use super::not_found;
+use super::portal_rewards::{Notice, RewardView, views};
 
 struct StageCount {
     label: &'static str,
@@ -69,6 +76,11 @@ struct PortalPage {
     referrals: Vec<ReferralView>,
     rewards: Vec<RewardLine>,
     next_tier: Option<(u32, u32)>,
+    /// The rewards earned so far, with their menus.
+    earned: Vec<RewardView>,
+    /// Where the choose forms post: `/p/{token}/rewards/`.
+    rewards_path: String,
+    csrf: String,
 }
 
 fn stage_label(stage: Stage) -> &'static str {
@@ -117,6 +129,18 @@ pub async fn show(token: web::Path<String>, state: web::Data<AppState>, ctx: Pag
     let Some(participant) = participants::by_portal_token(&state.db, &token).await? else {
         return not_found("This portal link is not valid any more. Ask for a new one.");
     };
+    render_portal(&state, &ctx, &token, participant, None, StatusCode::OK).await
+}
+
+/// The portal of `participant`, with `notice` beside one of its rewards.
+pub(super) async fn render_portal(
+    state: &AppState,
+    ctx: &PageCtx,
+    token: &str,
+    participant: Participant,
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> AppResult<HttpResponse> {
     let Some(program) = programs::get_by_id(&state.db, &participant.row.program_id).await? else {
         return not_found("This program has ended.");
     };
@@ -146,6 +170,10 @@ pub async fn show(token: web::Path<String>, state: web::Data<AppState>, ctx: Pag
         }
         None => (Vec::new(), String::new(), None),
     };
+    let referee_names: HashMap<String, String> =
+        rows.iter().map(|r| (r.id.clone(), mask_name(&r.referee_name))).collect();
+    let earned = rewards::for_participant(&state.db, &participant.row.id).await?;
+    let earned = views(earned, &referee_names, state.clock.now_utc(), notice.as_ref());
     let rewards = reward_lines(config, won);
     let next_tier = rewards.iter().filter_map(|r| r.progress).filter(|(done, of)| done < of).min_by_key(|(_, of)| *of);
     let page = PortalPage {
@@ -168,10 +196,15 @@ pub async fn show(token: web::Path<String>, state: web::Data<AppState>, ctx: Pag
             .collect(),
         rewards,
         next_tier,
+        earned,
+        rewards_path: format!("/p/{token}/rewards/"),
+        csrf: ctx.csrf().to_string(),
     };
-    let mut resp = ctx.render(&page)?;
-    // The token in the address must not travel to the share sites.
-    resp.headers_mut().insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
+    let mut resp = ctx.render_status(status, &page)?;
+    // The token in the address must not travel to the share sites; the
+    // portal's own forms still need their origin sent (a POST under
+    // `no-referrer` carries `Origin: null`, which the CSRF check refuses).
+    resp.headers_mut().insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
     resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     Ok(resp)
 }

@@ -1,0 +1,3 @@
+DROP TABLE coupon_codes;
+DROP TABLE reward_entries;
+DROP TABLE rewards;
