@@ -49,6 +49,8 @@ pub struct Keys {
     pub ip: SigningKey,
     /// Derives webhook endpoints' signing secrets.
     pub webhook: SigningKey,
+    /// Signs the addresses of referees' reward pages.
+    pub reward_page: SigningKey,
 }
 
 impl Keys {
@@ -60,6 +62,7 @@ impl Keys {
             portal: root.derive("portal"),
             ip: root.derive("ip-hash"),
             webhook: root.derive("webhook-secret"),
+            reward_page: root.derive("reward-page"),
         }
     }
 }

@@ -91,6 +91,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(participant::landing::claim)
         .service(participant::portal::show)
         .service(participant::portal_rewards::choose)
+        .service(participant::reward_page::show)
+        .service(participant::reward_page::choose)
         // -- api: programs and participants --
         .service(api::programs::put_program)
         .service(api::programs::get_program)
@@ -101,6 +103,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::referrals::list)
         // -- api: rewards and coupon pools --
         .service(api::rewards::list)
+        .service(api::rewards::show)
         .service(api::rewards::fulfil)
         .service(api::rewards::choose)
         .service(api::rewards::add_coupons)

@@ -574,3 +574,39 @@ async fn reward_webhooks_arrive_for_issue_availability_choice_expiry_and_revocat
         (Some("acme"), Some("$20"))
     );
 }
+
+#[actix_web::test]
+async fn a_referee_chooses_their_reward_on_its_private_page() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let menu = json!([{"kind": "percent_off", "percent": 20, "label": "20% off your first year"}, {"kind": "custom", "label": "A welcome mug"}]);
+    let rules = json!([
+        {"id": "friend", "when": {"stage": "lead"}, "to": "referee", "hold_days": 0, "menu": menu},
+        {"id": "sharer", "when": {"stage": "won"}, "to": "referrer", "hold_days": 0, "menu": [credit("$20", 2000)]}
+    ]);
+    let program = program_with(&app, rules, None).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    event(&app, &key, "l1", "lead", &code, "bob@example.org", None).await;
+    let (_, listed) = get_json(&app, &key, "/api/v1/rewards?program=acme").await;
+    let reward = &listed["data"][0];
+    assert_eq!(
+        (reward["to"].as_str(), reward["referee"]["email"].as_str()),
+        (Some("referee"), Some("bob@example.org"))
+    );
+    let page_url = reward["page_url"].as_str().expect("a referee reward has a page").to_string();
+    let path = page_url.strip_prefix(&app.address).expect("on this site").to_string();
+    let (_, one) = get_json(&app, &key, &format!("/api/v1/rewards/{}", reward["id"].as_str().unwrap())).await;
+    assert_eq!(one["page_url"], reward["page_url"]);
+
+    let html = app.get(&path).await.text().await.unwrap();
+    assert!(html.contains("A welcome mug") && html.contains("Ready to choose"));
+    let resp = app.submit(&app.client, &path, &path, &[("option", "1")]).await;
+    assert_eq!(resp.status(), 303);
+    let html = app.get(&path).await.text().await.unwrap();
+    assert!(html.contains("You chose: A welcome mug"), "{html}");
+
+    // A forged signature or a referrer's reward id does not open a page.
+    let (id, _) = path.trim_start_matches("/rewards/").split_once('.').unwrap();
+    assert_eq!(app.get(&format!("/rewards/{id}.forged")).await.status(), 404);
+    assert_eq!(app.get("/rewards/nothing-here").await.status(), 404);
+}

@@ -38,6 +38,10 @@ pub struct RewardJson {
     pub clawback_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// For a referee reward: the private page where the referee sees it
+    /// and chooses (the business sends it to them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,6 +98,7 @@ impl RewardJson {
             clawback_at: r.clawback_at.map(format_utc),
             created_at: format_utc(r.created_at),
             updated_at: format_utc(r.updated_at),
+            page_url: None,
             id: r.id,
         }
     }

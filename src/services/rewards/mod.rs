@@ -172,3 +172,16 @@ pub async fn participant_by_external_id(db: &Db, program_id: &str, external_id: 
         .run(move |conn| Ok(participants::find_by_external_id(conn, &program_id, &external_id)?.map(|p| p.id)))
         .await?)
 }
+
+/// The private page of a referee's reward: `/rewards/{id}.{signature}`.
+/// Derived from the secret key, so it is never stored and can be given
+/// out again; anyone with the address can choose, as with a gift link.
+pub fn page_path(keys: &crate::crypto::Keys, reward_id: &str) -> String {
+    format!("/rewards/{reward_id}.{}", keys.reward_page.sign(reward_id))
+}
+
+/// The reward id an address token names, if its signature holds.
+pub fn id_from_page_token<'a>(keys: &crate::crypto::Keys, token: &'a str) -> Option<&'a str> {
+    let (id, signature) = token.split_once('.')?;
+    keys.reward_page.verify(id, signature).then_some(id)
+}

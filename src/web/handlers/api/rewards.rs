@@ -1,5 +1,5 @@
 //! Rewards for the business's systems: `GET /api/v1/rewards` (a page at a
-//! time), `POST /api/v1/rewards/{id}/fulfil` (the business delivered it),
+//! time) and `GET /api/v1/rewards/{id}`, `POST /api/v1/rewards/{id}/fulfil` (the business delivered it),
 //! `POST /api/v1/rewards/{id}/choose` (a choice made in the business's own
 //! pages, e.g. a referee's) and `POST /api/v1/programs/{program}/coupons`.
 
@@ -66,7 +66,23 @@ pub async fn list(
         return Err(ApiError::invalid(errors));
     }
     let (data, next) = rewards::page(&state.db, filter, after, limit).await?;
+    let data = data.into_iter().map(|r| with_page(&state, r)).collect();
     Ok(HttpResponse::Ok().json(Page { data, next: next.map(|c| c.encode()) }))
+}
+
+/// A referee reward's JSON with the address of its private page.
+fn with_page(state: &AppState, mut reward: RewardJson) -> RewardJson {
+    if reward.to == "referee" {
+        reward.page_url = Some(state.url(&rewards::page_path(&state.keys, &reward.id)));
+    }
+    reward
+}
+
+/// One reward, `404` if there is none.
+#[get("/api/v1/rewards/{id}")]
+pub async fn show(_auth: ApiAuth, path: web::Path<String>, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let row = rewards::find(&state.db, &path).await?.ok_or_else(|| ApiError::not_found("reward"))?;
+    Ok(HttpResponse::Ok().json(with_page(&state, rewards::json_of(&state.db, row).await?)))
 }
 
 #[derive(Deserialize, Default)]
@@ -98,7 +114,7 @@ pub async fn fulfil(
     let now = state.clock.now_utc();
     let delivery = Delivery { reference, actor: ledger::API.into() };
     let row = lifecycle::fulfil(&state.db, state.webhooks.doorbell(), &path, delivery, now).await?;
-    Ok(HttpResponse::Ok().json(rewards::json_of(&state.db, row).await?))
+    Ok(HttpResponse::Ok().json(with_page(&state, rewards::json_of(&state.db, row).await?)))
 }
 
 #[derive(Deserialize)]
@@ -121,7 +137,7 @@ pub async fn choose(
     let body: ChooseBody = typed(body.into_inner())?;
     let now = state.clock.now_utc();
     let row = lifecycle::choose(&state.db, state.webhooks.doorbell(), &path, body.option, ledger::API, now).await?;
-    Ok(HttpResponse::Ok().json(rewards::json_of(&state.db, row).await?))
+    Ok(HttpResponse::Ok().json(with_page(&state, rewards::json_of(&state.db, row).await?)))
 }
 
 #[derive(Deserialize)]

@@ -5,6 +5,7 @@ pub mod landing;
 pub mod portal;
 pub mod portal_rewards;
 pub mod redirect;
+pub mod reward_page;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;

@@ -78,8 +78,6 @@ struct PortalPage {
     next_tier: Option<(u32, u32)>,
     /// The rewards earned so far, with their menus.
     earned: Vec<RewardView>,
-    /// Where the choose forms post: `/p/{token}/rewards/`.
-    rewards_path: String,
     csrf: String,
 }
 
@@ -173,7 +171,8 @@ pub(super) async fn render_portal(
     let referee_names: HashMap<String, String> =
         rows.iter().map(|r| (r.id.clone(), mask_name(&r.referee_name))).collect();
     let earned = rewards::for_participant(&state.db, &participant.row.id).await?;
-    let earned = views(earned, &referee_names, state.clock.now_utc(), notice.as_ref());
+    let earned =
+        views(earned, &referee_names, state.clock.now_utc(), notice.as_ref(), |id| format!("/p/{token}/rewards/{id}"));
     let rewards = reward_lines(config, won);
     let next_tier = rewards.iter().filter_map(|r| r.progress).filter(|(done, of)| done < of).min_by_key(|(_, of)| *of);
     let page = PortalPage {
@@ -197,7 +196,6 @@ pub(super) async fn render_portal(
         rewards,
         next_tier,
         earned,
-        rewards_path: format!("/p/{token}/rewards/"),
         csrf: ctx.csrf().to_string(),
     };
     let mut resp = ctx.render_status(status, &page)?;

@@ -40,6 +40,8 @@ pub struct RewardView {
     pub dates: Vec<(&'static str, String)>,
     /// A refusal of the last choice, beside this reward.
     pub notice: Option<String>,
+    /// Where its choose form posts.
+    pub action: String,
 }
 
 pub struct OptionView {
@@ -80,13 +82,14 @@ fn option_detail(option: &MenuOption) -> String {
     }
 }
 
-/// The views of a participant's rewards. `referee_names` maps a referral
-/// id to the referee's masked name.
+/// The views of rewards. `referee_names` maps a referral id to the
+/// referee's masked name; `action_for` gives a reward's form address.
 pub fn views(
     rows: Vec<RewardRow>,
     referee_names: &HashMap<String, String>,
     now: PrimitiveDateTime,
     notice: Option<&Notice>,
+    action_for: impl Fn(&str) -> String,
 ) -> Vec<RewardView> {
     rows.into_iter()
         .map(|r| {
@@ -127,6 +130,7 @@ pub fn views(
                 coupon_code: r.coupon_code,
                 dates,
                 earned_by,
+                action: action_for(&r.id),
                 id: r.id,
             }
         })
@@ -186,7 +190,7 @@ impl Notice {
     }
 }
 
-fn capitalise(s: &str) -> String {
+pub(super) fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
