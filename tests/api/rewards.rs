@@ -610,3 +610,30 @@ async fn a_referee_chooses_their_reward_on_its_private_page() {
     assert_eq!(app.get(&format!("/rewards/{id}.forged")).await.status(), 404);
     assert_eq!(app.get("/rewards/nothing-here").await.status(), 404);
 }
+
+#[actix_web::test]
+async fn the_participant_api_lists_their_own_rewards() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let rules = json!([
+        won_rule("won", "referrer", 0, json!([credit("$20", 2000)])),
+        won_rule("friend", "referee", 0, json!([credit("$10", 1000)]))
+    ]);
+    program_with(&app, rules, None).await;
+    let (status, jane) = post(
+        &app,
+        &key,
+        "/api/v1/programs/acme/participants",
+        json!({"email": "jane@example.com", "name": "Jane", "external_id": "crm-9"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    event(&app, &key, "w1", "won", jane["code"].as_str().unwrap(), "bob@example.org", None).await;
+    let (_, shown) = get_json(&app, &key, "/api/v1/programs/acme/participants/crm-9").await;
+    let rewards = shown["rewards"].as_array().unwrap();
+    assert_eq!(rewards.len(), 1, "the referee's reward is not hers: {shown}");
+    assert_eq!(
+        (rewards[0]["status"].as_str(), rewards[0]["participant"]["external_id"].as_str()),
+        (Some("available"), Some("crm-9"))
+    );
+}

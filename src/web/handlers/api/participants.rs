@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use crate::domain::program::{ProgramStatus, Stage};
 use crate::services::participants::{self, EnrolInput, Participant};
-use crate::services::{programs, referrals};
+use crate::services::rewards::json::RewardJson;
+use crate::services::{programs, referrals, rewards};
+use crate::storage::rewards::RewardFilter;
 use crate::web::auth::ApiAuth;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::state::AppState;
@@ -40,7 +42,8 @@ struct ParticipantBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     counts: Option<Counts>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    rewards: Option<Vec<Value>>,
+    /// Their own rewards (as a referrer), oldest first.
+    rewards: Option<Vec<RewardJson>>,
 }
 
 #[derive(Serialize)]
@@ -90,7 +93,8 @@ pub async fn enrol(
     Ok(HttpResponse::build(status).json(out))
 }
 
-/// A participant by the business's external id, with counts per stage.
+/// A participant by the business's external id, with counts per stage
+/// and their rewards.
 #[get("/api/v1/programs/{program}/participants/{external_id}")]
 pub async fn show(
     _auth: ApiAuth,
@@ -114,6 +118,8 @@ pub async fn show(
         opportunity: count(Stage::Opportunity),
         won: count(Stage::Won),
     });
-    out.rewards = Some(Vec::new());
+    let filter = RewardFilter { participant_id: Some(participant.row.id.clone()), ..Default::default() };
+    let (earned, _) = rewards::page(&state.db, filter, None, 1_000).await?;
+    out.rewards = Some(earned.into_iter().filter(|r| r.to == "referrer").collect());
     Ok(HttpResponse::Ok().json(out))
 }
