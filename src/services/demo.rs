@@ -16,6 +16,9 @@ use crate::storage::referrals::{self, ReferralRow};
 
 use super::participants::{self, EnrolInput};
 use super::programs;
+use super::rewards::issue::{Reached, on_reached};
+use super::rewards::lifecycle;
+use super::webhooks::{Doorbell, Outbox};
 use super::{ServiceError, ServiceResult};
 
 const PEOPLE: [(&str, &str); 12] = [
@@ -65,7 +68,9 @@ pub async fn seed(db: &Db, keys: &Keys, now: PrimitiveDateTime) -> ServiceResult
                             "body": "Demo keeps your team's work in one place."},
                 "share_text": {"default": "I use Demo and like it. {offer} {link}"},
                 "rewards": [
-                    {"id": "won-referrer", "when": {"stage": "won"}, "to": "referrer", "menu": [
+                    {"id": "welcome", "when": {"stage": "lead"}, "to": "referee", "hold_days": 0, "menu": [
+                        {"kind": "percent_off", "percent": 20, "label": "20% off your first year"}]},
+                    {"id": "won-referrer", "when": {"stage": "won"}, "to": "referrer", "hold_days": 14, "menu": [
                         {"kind": "credit", "amount": 2000, "currency": "USD", "label": "$20 account credit"},
                         {"kind": "custom", "label": "Early access to new features"}]},
                     {"id": "three-won", "when": {"won_count": 3}, "to": "referrer", "menu": [
@@ -83,6 +88,7 @@ pub async fn seed(db: &Db, keys: &Keys, now: PrimitiveDateTime) -> ServiceResult
     }
     let portal_token = enrolled[0].portal_token.clone();
     let program_id = program.id.clone();
+    let config = program.config.clone();
     let links: Vec<(String, String, String)> = enrolled
         .iter()
         .filter_map(|e| {
@@ -120,28 +126,32 @@ pub async fn seed(db: &Db, keys: &Keys, now: PrimitiveDateTime) -> ServiceResult
                     let email = format!("friend{friend}@example.org");
                     let stage = Stage::ALL[rng.random_range(0..Stage::ALL.len())];
                     let step = |s: Stage, mins: i64| (stage >= s).then(|| at + Duration::minutes(mins));
-                    referrals::insert(
-                        conn,
-                        &ReferralRow {
-                            id: nanoid::nanoid!(),
-                            program_id: program_id.clone(),
-                            participant_id: participant_id.clone(),
-                            link_id: Some(link_id.clone()),
-                            click_id: Some(id),
-                            code: code.clone(),
-                            referee_email: Some(email.clone()),
-                            referee_email_normalized: Some(email),
-                            referee_name: name.to_string(),
-                            referee_external_id: None,
-                            stage: stage.as_str().into(),
-                            lead_at: step(Stage::Lead, 5),
-                            qualified_at: step(Stage::Qualified, 60 * 24),
-                            opportunity_at: step(Stage::Opportunity, 60 * 48),
-                            won_at: step(Stage::Won, 60 * 96),
-                            created_at: at + Duration::minutes(5),
-                            updated_at: at + Duration::minutes(5),
-                        },
-                    )?;
+                    let referral = ReferralRow {
+                        id: nanoid::nanoid!(),
+                        program_id: program_id.clone(),
+                        participant_id: participant_id.clone(),
+                        link_id: Some(link_id.clone()),
+                        click_id: Some(id),
+                        code: code.clone(),
+                        referee_email: Some(email.clone()),
+                        referee_email_normalized: Some(email),
+                        referee_name: name.to_string(),
+                        referee_external_id: None,
+                        stage: stage.as_str().into(),
+                        lead_at: step(Stage::Lead, 5),
+                        qualified_at: step(Stage::Qualified, 60 * 24),
+                        opportunity_at: step(Stage::Opportunity, 60 * 48),
+                        won_at: step(Stage::Won, 60 * 96),
+                        created_at: at + Duration::minutes(5),
+                        updated_at: at + Duration::minutes(5),
+                    };
+                    referrals::insert(conn, &referral)?;
+                    // Rewards as the rules would have issued them on the
+                    // day the referral reached its stage; the hold and the
+                    // clock job do the rest.
+                    let reached = Reached { referral: &referral, from: None, to: stage, amount: Some(9_900) };
+                    let on = at + Duration::minutes(60 * 96).min(now - at);
+                    on_reached(conn, &mut Outbox::new(), &config, &reached, on)?;
                     friend += 1;
                 }
             }
@@ -149,5 +159,7 @@ pub async fn seed(db: &Db, keys: &Keys, now: PrimitiveDateTime) -> ServiceResult
         clicks::insert_batch(conn, &rows)
     })
     .await?;
+    // Release the rewards whose hold has ended by now, as the job would.
+    lifecycle::run_due(db, &Doorbell::new(), now).await?;
     Ok(Demo { slug: program.slug, portal_token, participants: enrolled.len() })
 }

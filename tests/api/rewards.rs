@@ -637,3 +637,17 @@ async fn the_participant_api_lists_their_own_rewards() {
         (Some("available"), Some("crm-9"))
     );
 }
+
+#[actix_web::test]
+async fn the_demo_shows_rewards_in_every_early_state_and_seeds_them_once() {
+    let app = spawn_app().await;
+    let now = app.state.clock.now_utc();
+    let demo = goodword::services::demo::seed(&app.state.db, &app.state.keys, now).await.unwrap();
+    let first = all_rewards(&app).await;
+    assert!(first.iter().any(|r| r.beneficiary == "referee"), "the referee side of the program");
+    assert!(first.iter().any(|r| r.status == "available") && first.iter().any(|r| r.status == "pending"));
+    goodword::services::demo::seed(&app.state.db, &app.state.keys, now).await.unwrap();
+    assert_eq!(all_rewards(&app).await.len(), first.len(), "a second run adds nothing");
+    let portal = app.get(&format!("/p/{}", demo.portal_token)).await;
+    assert_eq!(portal.status(), 200);
+}
