@@ -51,7 +51,12 @@ class Receiver(BaseHTTPRequestHandler):
         again = " (again: already handled)" if msg_id in Receiver.seen else ""
         Receiver.seen.add(msg_id)
         data = event["data"]
-        print(f"{event['type']}: referral {data.get('id')} is at {data.get('stage')}{again}", flush=True)
+        if event["type"].startswith("reward."):
+            chosen = f", chose {data['chosen']['label']}" if data.get("chosen") else ""
+            print(f"{event['type']}: {data.get('to')} reward {data.get('id')} ({data.get('rule_id')}) "
+                  f"is {data.get('status')}{chosen}{again}", flush=True)
+        else:
+            print(f"{event['type']}: referral {data.get('id')} is at {data.get('stage')}{again}", flush=True)
         self.send_response(204)
         self.end_headers()
 

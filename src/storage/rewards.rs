@@ -282,6 +282,8 @@ pub fn due(
 pub struct RewardFilter {
     pub program_id: Option<String>,
     pub participant_id: Option<String>,
+    /// `referrer` or `referee`.
+    pub beneficiary: Option<String>,
     pub status: Option<String>,
     /// The chosen option's kind, or (not chosen yet) any option's kind.
     pub kind: Option<String>,
@@ -303,6 +305,9 @@ pub fn page(
     }
     if let Some(participant_id) = &filter.participant_id {
         q = q.filter(rewards::participant_id.eq(participant_id.clone()));
+    }
+    if let Some(beneficiary) = &filter.beneficiary {
+        q = q.filter(rewards::beneficiary.eq(beneficiary.clone()));
     }
     if let Some(status) = &filter.status {
         q = q.filter(rewards::status.eq(status.clone()));

@@ -509,6 +509,8 @@ async fn the_rewards_api_filters_and_pages_and_refuses_bad_input_by_field() {
     let (_, second) =
         get_json(&app, &key, &format!("/api/v1/rewards?program=acme&status=pending&limit=3&cursor={next}")).await;
     assert_eq!((second["data"].as_array().unwrap().len(), second["next"].is_null()), (2, true));
+    let (_, theirs) = get_json(&app, &key, "/api/v1/rewards?program=acme&to=referee").await;
+    assert!(theirs["data"].as_array().unwrap().is_empty(), "no referee rewards in this program");
     let (_, none) = get_json(&app, &key, "/api/v1/rewards?status=available").await;
     assert!(none["data"].as_array().unwrap().is_empty());
 

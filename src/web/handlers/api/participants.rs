@@ -118,8 +118,12 @@ pub async fn show(
         opportunity: count(Stage::Opportunity),
         won: count(Stage::Won),
     });
-    let filter = RewardFilter { participant_id: Some(participant.row.id.clone()), ..Default::default() };
+    let filter = RewardFilter {
+        participant_id: Some(participant.row.id.clone()),
+        beneficiary: Some("referrer".into()),
+        ..Default::default()
+    };
     let (earned, _) = rewards::page(&state.db, filter, None, 1_000).await?;
-    out.rewards = Some(earned.into_iter().filter(|r| r.to == "referrer").collect());
+    out.rewards = Some(earned);
     Ok(HttpResponse::Ok().json(out))
 }

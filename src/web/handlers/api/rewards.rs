@@ -29,8 +29,9 @@ struct Page {
     next: Option<String>,
 }
 
-/// `?program=&participant=&status=&cursor=&limit=`; `participant` is a
-/// participant id, or (with `program`) their external id.
+/// `?program=&participant=&to=&status=&cursor=&limit=`; `participant` is
+/// a participant id, or (with `program`) their external id: the rewards
+/// their referrals earned, theirs and their referees' (`to` tells which).
 #[get("/api/v1/rewards")]
 pub async fn list(
     _auth: ApiAuth,
@@ -51,6 +52,12 @@ pub async fn list(
             None => None,
         };
         filter.participant_id = Some(by_external.unwrap_or_else(|| who.clone()));
+    }
+    if let Some(to) = query.get("to") {
+        match to.as_str() {
+            "referrer" | "referee" => filter.beneficiary = Some(to.clone()),
+            _ => errors.push(FieldError::new("to", "must be referrer or referee")),
+        }
     }
     if let Some(status) = query.get("status") {
         match RewardStatus::parse(status) {
