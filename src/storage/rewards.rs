@@ -111,28 +111,36 @@ pub fn participant_usage(
     participant_id: &str,
     since: PrimitiveDateTime,
 ) -> StorageResult<Usage> {
-    let values: Vec<i64> = rewards::table
+    let (count, amount) = rewards::table
         .filter(rewards::participant_id.eq(participant_id))
         .filter(rewards::beneficiary.eq("referrer"))
         .filter(rewards::created_at.ge(since))
         .filter(rewards::status.ne_all(NOT_COUNTED))
-        .select(rewards::value_amount)
-        .load(conn)?;
-    Ok(usage(&values))
+        .select(usage_columns())
+        .first(conn)?;
+    Ok(Usage { count, amount })
 }
 
 /// A program's rewards that count against its total cap.
 pub fn program_usage(conn: &mut DbConnection, program_id: &str) -> StorageResult<Usage> {
-    let values: Vec<i64> = rewards::table
+    let (count, amount) = rewards::table
         .filter(rewards::program_id.eq(program_id))
         .filter(rewards::status.ne_all(NOT_COUNTED))
-        .select(rewards::value_amount)
-        .load(conn)?;
-    Ok(usage(&values))
+        .select(usage_columns())
+        .first(conn)?;
+    Ok(Usage { count, amount })
 }
 
-fn usage(values: &[i64]) -> Usage {
-    Usage { count: values.len() as i64, amount: values.iter().sum() }
+/// COUNT and SUM of value in the database, not row by row here. SUM of a
+/// BIGINT is NUMERIC on PostgreSQL: cast back so both backends answer a
+/// BIGINT.
+fn usage_columns() -> (
+    diesel::expression::SqlLiteral<diesel::sql_types::BigInt>,
+    diesel::expression::SqlLiteral<diesel::sql_types::BigInt>,
+) {
+    use diesel::dsl::sql;
+    use diesel::sql_types::BigInt;
+    (sql::<BigInt>("COUNT(*)"), sql::<BigInt>("CAST(COALESCE(SUM(rewards.value_amount), 0) AS BIGINT)"))
 }
 
 /// Moves reward `id` from one of `from` to `to` with `reason`; whether it
