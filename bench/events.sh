@@ -11,7 +11,10 @@
 # Knobs: BENCH_DURATION (10s), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
 #        BENCH_WEBHOOK=1 (a webhook endpoint subscribed to every event, so
 #        each event also writes an outbox row; the receiver is
-#        examples/webhook_receiver.py), BENCH_KEEP=1 (keep the temporary folder).
+#        examples/webhook_receiver.py), BENCH_REWARDS=1 (the program has a
+#        double-sided reward at lead, so each event also issues two rewards
+#        with their ledger entries and cap counts), BENCH_KEEP=1 (keep the
+#        temporary folder).
 
 set -euo pipefail
 
@@ -69,7 +72,17 @@ for _ in $(seq 1 100); do
 done
 
 api() { curl -sf -X "$1" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$BASE$2" -d "$3"; }
-api PUT /api/v1/programs/bench '{"name": "Bench", "destination_url": "https://bench.example/"}' >/dev/null
+PROGRAM='{"name": "Bench", "destination_url": "https://bench.example/"}'
+if [ "${BENCH_REWARDS:-0}" = "1" ]; then
+    PROGRAM='{"name": "Bench", "destination_url": "https://bench.example/",
+      "caps": {"per_participant_per_year": {"count": null, "amount": null}},
+      "rewards": [
+        {"id": "friend", "when": {"stage": "lead"}, "to": "referee",
+         "menu": [{"kind": "percent_off", "percent": 20, "label": "20% off"}]},
+        {"id": "thanks", "when": {"stage": "lead"}, "to": "referrer",
+         "menu": [{"kind": "credit", "amount": 500, "currency": "USD", "label": "$5 credit"}]}]}'
+fi
+api PUT /api/v1/programs/bench "$PROGRAM" >/dev/null
 CODE="$(api POST /api/v1/programs/bench/participants '{"email": "jane@example.com", "name": "Jane"}' |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["code"])')"
 
@@ -98,6 +111,11 @@ printf '  answers other than 2xx  %s\n' "${failed:-0}"
 if [ -n "$RECEIVER_PID" ]; then
     queued="$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from webhook_deliveries").fetchone()[0])' "$DB")"
     printf '  webhook outbox rows     %s (one per new referral, in its transaction)\n' "$queued"
+fi
+if [ "${BENCH_REWARDS:-0}" = "1" ]; then
+    issued="$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from rewards").fetchone()[0])' "$DB")"
+    printf '  rewards issued          %s (two per event, in its transaction)
+' "$issued"
 fi
 # Requests still in flight when wrk stopped may be stored without wrk
 # having counted their answer: stored may exceed acknowledged by at most
