@@ -239,10 +239,6 @@ pub mod reason {
     pub fn capped(hit: &super::CapHit) -> String {
         format!("not issued: {}", hit.0)
     }
-
-    pub fn below_minimum() -> String {
-        "not issued: the purchase was below the reward's minimum amount".into()
-    }
 }
 
 /// Codes on their way into a coupon pool, checked.

@@ -300,7 +300,7 @@ pub async fn revoke(
     write_step(db, doorbell, move |conn, outbox| {
         let Some(reward) = rewards::find(conn, &id)? else { return Ok(Err(ServiceError::NotFound("reward"))) };
         let text = reason::revoked_by_admin(&why);
-        let revocable = [RewardStatus::Pending, RewardStatus::Available, RewardStatus::Chosen];
+        let revocable: Vec<RewardStatus> = RewardStatus::ALL.into_iter().filter(|s| s.revocable()).collect();
         if !rewards::transition(conn, &id, &revocable, RewardStatus::Revoked, &text, now)? {
             return Ok(Err(ServiceError::Conflict(format!(
                 "only a reward not yet delivered can be revoked; this one is {}",
