@@ -86,6 +86,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::participant::add_link)
         .service(admin::participant::disable_link)
         .service(admin::participant::enable_link)
+        // -- admin: rewards --
+        .service(admin::rewards::list)
+        .service(admin::rewards::export)
+        .service(admin::rewards::detail::show)
+        .service(admin::rewards::detail::approve)
+        .service(admin::rewards::detail::revoke)
+        .service(admin::rewards::detail::fulfil)
+        .service(admin::coupons::show)
+        .service(admin::coupons::upload)
+        .service(admin::reward_rules::resource())
         // -- participant pages (redirect, landing, portal) --
         .service(participant::landing::show)
         .service(participant::landing::claim)

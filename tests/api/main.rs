@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin_participants;
 mod admin_programs;
+mod admin_rewards;
 mod api_keys;
 mod api_programs;
 mod cli;

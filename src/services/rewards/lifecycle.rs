@@ -10,6 +10,7 @@ use crate::domain::program::{MenuKind, MenuOption};
 use crate::domain::reward::{RewardStatus, reason};
 use crate::services::webhooks::{Doorbell, Outbox};
 use crate::services::{ServiceError, ServiceResult};
+use crate::storage::audit::{self, AuditEntry};
 use crate::storage::rewards::{self, Choice, RewardRow};
 use crate::storage::{Db, DbConnection, StorageError, StorageResult, coupons};
 
@@ -250,6 +251,8 @@ pub async fn fulfil(
             None => why,
         };
         let row = ledger::record_by_id(conn, outbox, &id, Step::Fulfilled, &note, &delivery.actor, now)?;
+        let reference = delivery.reference.as_deref().unwrap_or_default();
+        audit_in(conn, &delivery.actor, "reward.fulfilled", &id, reference, now)?;
         Ok(row.ok_or(ServiceError::NotFound("reward")))
     })
     .await
@@ -275,6 +278,7 @@ pub async fn approve_early(
             ))));
         }
         let row = ledger::record_by_id(conn, outbox, &id, Step::Approved, &why, &actor, now)?;
+        audit_in(conn, &actor, "reward.approved_early", &id, "", now)?;
         Ok(row.ok_or(ServiceError::NotFound("reward")))
     })
     .await
@@ -308,7 +312,22 @@ pub async fn revoke(
             ))));
         }
         let row = ledger::record_by_id(conn, outbox, &id, Step::Revoked, &text, &actor, now)?;
+        audit_in(conn, &actor, "reward.revoked", &id, &why, now)?;
         Ok(row.ok_or(ServiceError::NotFound("reward")))
     })
     .await
+}
+
+/// The audit entry of a step taken by a person or a system outside
+/// goodword (an admin, an API key), in the step's own transaction.
+fn audit_in(
+    conn: &mut DbConnection,
+    actor: &str,
+    action: &str,
+    reward_id: &str,
+    detail: &str,
+    now: PrimitiveDateTime,
+) -> StorageResult<()> {
+    let entry = AuditEntry { actor, action, subject: reward_id, detail };
+    audit::record(conn, entry, now)
 }

@@ -4,6 +4,7 @@
 //! webhook ([`ledger`]). This module answers the lists the API, the
 //! portal and the admin read, and takes coupon codes into pools.
 
+pub mod admin;
 pub mod issue;
 pub mod json;
 pub mod ledger;

@@ -11,6 +11,10 @@ pub mod referrals;
 // -- admin modules: participants --
 pub mod participant;
 pub mod participants;
+// -- admin modules: rewards --
+pub mod coupons;
+pub mod reward_rules;
+pub mod rewards;
 pub mod session;
 pub mod setup;
 pub mod users;

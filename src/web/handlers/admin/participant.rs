@@ -1,5 +1,6 @@
 //! `/admin/participants/{id}`: one participant — details, portal link,
-//! links (add, disable, enable), clicks by channel, referrals by stage.
+//! links (add, disable, enable), clicks by channel, referrals by stage,
+//! and the rewards their referrals earned with the ledger of every step.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
@@ -11,6 +12,7 @@ use crate::services::links;
 use crate::services::participant_overview::{self, Overview};
 use crate::services::participants;
 use crate::services::programs;
+use crate::services::rewards;
 use crate::web::auth::CurrentAdmin;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, AppResult};
@@ -20,6 +22,7 @@ use crate::web::forms::FormErrors;
 use crate::web::page::{Layout, PageCtx, Section};
 use crate::web::state::AppState;
 
+use super::rewards::view::{EntryView, RewardView};
 use super::session::Empty;
 
 /// Stages in the order a referral moves through them, then the two ends
@@ -75,6 +78,12 @@ struct ParticipantPage {
     counted_clicks: i64,
     referrals: Vec<ReferralView>,
     stages: Vec<StageCount>,
+    /// Rewards their referrals earned (theirs and their referees'), newest first.
+    rewards: Vec<RewardView>,
+    /// Every step of those rewards, newest first.
+    ledger: Vec<EntryView>,
+    /// Rewards with a refund after the hold, to follow up.
+    clawbacks: usize,
     /// The vanity code typed into "Add a link", shown again beside its error.
     code: String,
     errors: FormErrors,
@@ -90,6 +99,9 @@ async fn page(
 ) -> AppResult<ParticipantPage> {
     let Overview { participant: p, program, portal_token, links, channels, counted_clicks, referrals, stage_counts } =
         participant_overview::overview(&state.db, &state.keys, id).await?.ok_or(AppError::NotFound)?;
+    let (reward_rows, entries) = rewards::ledger_for_participant(&state.db, id).await?;
+    let earned: Vec<RewardView> =
+        rewards::admin::describe(&state.db, reward_rows).await?.into_iter().map(RewardView::new).collect();
     Ok(ParticipantPage {
         layout: ctx.layout(Some(&admin.user), Section::Programs),
         can_manage: admin.user.role.can(Permission::Manage),
@@ -134,6 +146,9 @@ async fn page(
                 count: stage_counts.iter().find(|(stage, _)| stage == s).map(|(_, n)| *n).unwrap_or(0),
             })
             .collect(),
+        clawbacks: earned.iter().filter(|r| r.clawback_at.is_some()).count(),
+        rewards: earned,
+        ledger: entries.into_iter().map(EntryView::from).collect(),
         id: p.id,
         name: p.name,
         email: p.email,

@@ -1,14 +1,16 @@
 //! `/admin/programs/{slug}`: one program at a glance — its status and
 //! links, counts, counted clicks per day as an SVG bar chart, the top
-//! participants and the latest referrals.
+//! participants and the latest referrals, and its rewards by status with
+//! the way to the rewards list, the coupon pools and the reward rules.
 
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
 use time::macros::format_description;
 
 use crate::domain::Permission;
-use crate::domain::program::{AttributionModel, ProgramStatus};
-use crate::services::{programs, stats};
+use crate::domain::program::{AttributionModel, MenuKind, ProgramStatus};
+use crate::domain::reward::RewardStatus;
+use crate::services::{programs, rewards, stats};
 use crate::web::auth::CurrentAdmin;
 use crate::web::chart::BarChart;
 use crate::web::error::AppResult;
@@ -40,6 +42,13 @@ struct ReferralView {
     referrer_id: String,
     referrer: String,
     at: String,
+}
+
+/// How many of the program's rewards are in one status, and the list of them.
+struct RewardCount {
+    status: &'static str,
+    count: i64,
+    href: String,
 }
 
 /// A status the program can move to, as a button.
@@ -86,6 +95,10 @@ struct ProgramPage {
     top: Vec<TopView>,
     recent: Vec<ReferralView>,
     actions: Vec<StatusAction>,
+    reward_counts: Vec<RewardCount>,
+    rewards_total: i64,
+    /// Whether a rule offers a coupon, so the pools matter.
+    offers_coupons: bool,
 }
 
 fn actions_for(status: ProgramStatus) -> Vec<StatusAction> {
@@ -110,6 +123,16 @@ pub async fn show(
     let program = programs::require(&state.db, &path).await?;
     let now = state.clock.now_utc();
     let numbers = stats::for_program(&state.db, &program, now).await?;
+    let by_status = rewards::status_counts(&state.db, &program.id).await?;
+    // Every status, in the order of a reward's life, with zero where none is.
+    let reward_counts: Vec<RewardCount> = RewardStatus::ALL
+        .into_iter()
+        .map(|status| RewardCount {
+            status: status.as_str(),
+            count: by_status.iter().find(|(s, _)| s == status.as_str()).map(|(_, n)| *n).unwrap_or(0),
+            href: format!("/admin/rewards?program={}&status={}", program.slug, status.as_str()),
+        })
+        .collect();
 
     let short = format_description!("[month repr:short] [day padding:none]");
     let long = format_description!("[year]-[month]-[day]");
@@ -192,6 +215,9 @@ pub async fn show(
         created_at: datetime(&program.created_at),
         updated_at: datetime(&program.updated_at),
         actions: actions_for(program.status()),
+        rewards_total: reward_counts.iter().map(|r| r.count).sum(),
+        reward_counts,
+        offers_coupons: c.rewards.iter().any(|r| r.menu.iter().any(|o| o.kind == MenuKind::Coupon)),
         slug: program.slug,
     };
     ctx.render(&page)
