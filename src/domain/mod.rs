@@ -8,6 +8,7 @@ pub mod code;
 pub mod conversion;
 pub mod csv_import;
 pub mod destination;
+pub mod disposable;
 pub mod email;
 pub mod field_error;
 pub mod password;
