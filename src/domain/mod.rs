@@ -11,6 +11,7 @@ pub mod destination;
 pub mod disposable;
 pub mod email;
 pub mod field_error;
+pub mod fraud;
 pub mod password;
 pub mod people;
 pub mod program;
