@@ -43,3 +43,51 @@ pub fn record(conn: &mut DbConnection, entry: AuditEntry<'_>, at: PrimitiveDateT
 pub fn recent(conn: &mut DbConnection, limit: i64) -> StorageResult<Vec<AuditRow>> {
     Ok(audit_log::table.order(audit_log::at.desc()).limit(limit).select(AuditRow::as_select()).load(conn)?)
 }
+
+/// Which entries an audit list shows.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Exactly this actor (an admin's email, `api:{key}`, `cli`, …).
+    pub actor: Option<String>,
+    /// Actions starting with this (`reward.` for every reward action).
+    pub action_prefix: Option<String>,
+    /// Exactly this subject (an id, a slug, an email).
+    pub subject: Option<String>,
+    /// At or after.
+    pub since: Option<PrimitiveDateTime>,
+    /// Before.
+    pub until: Option<PrimitiveDateTime>,
+}
+
+/// A page of entries, newest first (time, then id), older than `before`
+/// (an entry's time and id) when given.
+pub fn page(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    before: Option<(PrimitiveDateTime, String)>,
+    limit: i64,
+) -> StorageResult<Vec<AuditRow>> {
+    let mut q = audit_log::table.into_boxed();
+    if let Some(actor) = &filter.actor {
+        q = q.filter(audit_log::actor.eq(actor.clone()));
+    }
+    if let Some(prefix) = &filter.action_prefix {
+        // The text is a bound value; its own % and _ are escaped so they
+        // match themselves, not any text.
+        let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        q = q.filter(audit_log::action.like(format!("{escaped}%")).escape('\\'));
+    }
+    if let Some(subject) = &filter.subject {
+        q = q.filter(audit_log::subject.eq(subject.clone()));
+    }
+    if let Some(since) = filter.since {
+        q = q.filter(audit_log::at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        q = q.filter(audit_log::at.lt(until));
+    }
+    if let Some((at, id)) = before {
+        q = q.filter(audit_log::at.lt(at).or(audit_log::at.eq(at).and(audit_log::id.lt(id))));
+    }
+    Ok(q.order((audit_log::at.desc(), audit_log::id.desc())).limit(limit).select(AuditRow::as_select()).load(conn)?)
+}

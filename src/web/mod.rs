@@ -5,6 +5,7 @@ pub mod auth;
 pub mod chart;
 pub mod client_ip;
 pub mod csrf;
+pub mod csv;
 pub mod error;
 pub mod flash;
 pub mod format;
@@ -55,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::api_keys::create)
         .service(admin::api_keys::revoke)
         .service(admin::audit::show)
+        .service(admin::audit::export)
         .service(admin::referrals::list)
         .service(admin::referrals::show)
         // -- admin: webhooks (endpoints, deliveries, redeliver) --

@@ -8,6 +8,7 @@ mod admin_programs;
 mod admin_rewards;
 mod api_keys;
 mod api_programs;
+mod audit;
 mod cli;
 mod click_journal;
 mod csrf;

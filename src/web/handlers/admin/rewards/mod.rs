@@ -3,7 +3,6 @@
 //! the same selection as a CSV file; and one reward's page with its ledger
 //! and the admin's actions ([`detail`]).
 
-mod csv;
 pub mod detail;
 pub mod view;
 
@@ -24,7 +23,7 @@ use crate::web::error::AppResult;
 use crate::web::page::{Layout, PageCtx, Section};
 use crate::web::state::AppState;
 
-use csv::{Cell, write_row};
+use crate::web::csv::{Cell, write_row};
 use view::RewardView;
 
 /// Rewards per page of the list.

@@ -1,7 +1,7 @@
 //! Writing CSV for spreadsheets (RFC 4180: commas, CRLF, quotes doubled),
 //! with text cells that a spreadsheet would run as a formula defused.
-//! Kept beside the rewards export, its first user; the participants and
-//! referrals exports can take it from here.
+//! Every CSV export of the admin writes through it (rewards, the audit
+//! log).
 
 /// One cell of a row.
 pub enum Cell<'a> {
