@@ -164,25 +164,8 @@ impl Timing {
 
 /// "12 Dec 2026": the dates participants read.
 pub fn day(at: PrimitiveDateTime) -> String {
-    format!("{} {} {}", at.day(), &month_name(at.month())[..3], at.year())
-}
-
-fn month_name(m: time::Month) -> &'static str {
-    use time::Month::*;
-    match m {
-        January => "January",
-        February => "February",
-        March => "March",
-        April => "April",
-        May => "May",
-        June => "June",
-        July => "July",
-        August => "August",
-        September => "September",
-        October => "October",
-        November => "November",
-        December => "December",
-    }
+    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year]");
+    at.format(format).unwrap_or_else(|_| at.date().to_string())
 }
 
 /// Minor units as a plain amount: "20.00 USD", or "20.00" without currency.
@@ -397,6 +380,11 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["pool", "codes[1]"]);
         assert!(CouponBatch::parse("spring", &codes(&["", " "])).is_err());
+    }
+
+    #[test]
+    fn days_read_without_a_leading_zero() {
+        assert_eq!(day(datetime!(2027-01-03 23:59)), "3 Jan 2027");
     }
 
     #[test]

@@ -21,12 +21,8 @@ pub async fn page(
 ) -> ServiceResult<(Vec<AuditRow>, Option<Cursor>)> {
     Ok(db
         .run(move |conn| {
-            // One more than asked tells whether another page follows.
-            let mut rows = audit::page(conn, &filter, before.map(|c| (c.created_at, c.id)), limit + 1)?;
-            let more = rows.len() as i64 > limit;
-            rows.truncate(limit as usize);
-            let next = more.then(|| rows.last().map(|r| Cursor { created_at: r.at, id: r.id.clone() })).flatten();
-            Ok((rows, next))
+            let rows = audit::page(conn, &filter, before.map(|c| (c.created_at, c.id)), limit + 1)?;
+            Ok(Cursor::split(rows, limit, |r| Cursor { created_at: r.at, id: r.id.clone() }))
         })
         .await?)
 }

@@ -15,7 +15,7 @@ use crate::storage::links::ResolvedLink;
 use crate::storage::referrals::{self, ReferralRow};
 use crate::storage::{Db, DbConnection, StorageError, StorageResult, clicks, links, participants, write_transaction};
 
-use super::programs::SharedProgram;
+use super::programs::{Program, SharedProgram};
 use super::referral_json::{ChangeNote, queue_webhook};
 use super::rewards::issue::{self as rewards, Reached};
 use super::webhooks::{Doorbell, Outbox};
@@ -32,15 +32,9 @@ pub struct EventOutcome {
     pub duplicate: bool,
 }
 
-/// The parts of a program that attribution and rewards need.
-#[derive(Debug, Clone)]
-struct Rules {
-    program_id: String,
-    /// Named in webhooks.
-    program_slug: String,
-    window: time::Duration,
-    /// The reward rules and caps (shared, not copied per event).
-    program: SharedProgram,
+/// How long after a click an event may still be attributed to it.
+fn window(program: &Program) -> time::Duration {
+    time::Duration::days(i64::from(program.config.attribution.window_days))
 }
 
 /// Events waiting for the writer at most; beyond this a request waits for
@@ -51,7 +45,7 @@ const GROUP_MAX: usize = 512;
 
 /// One event on its way to the writer, with where its answer goes.
 struct Job {
-    rules: Rules,
+    program: SharedProgram,
     event: ConversionEvent,
     body_hash: String,
     now: PrimitiveDateTime,
@@ -87,14 +81,8 @@ impl EventWriter {
         body_hash: String,
         now: PrimitiveDateTime,
     ) -> ServiceResult<EventOutcome> {
-        let rules = Rules {
-            program_id: program.id.clone(),
-            program_slug: program.slug.to_string(),
-            window: time::Duration::days(i64::from(program.config.attribution.window_days)),
-            program: program.clone(),
-        };
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = Job { rules, event, body_hash, now, reply };
+        let job = Job { program: program.clone(), event, body_hash, now, reply };
         // A full queue makes the request wait (asynchronously) for room.
         if self.jobs.send(job).await.is_err() {
             return Err(StorageError::Canceled.into());
@@ -160,7 +148,7 @@ fn try_group(conn: &mut DbConnection, group: &[Job]) -> StorageResult<(Vec<Outco
         let mut outcomes = Vec::with_capacity(group.len());
         for job in group {
             let mut once =
-                |c: &mut DbConnection| record_in(c, &mut outbox, &job.rules, &job.event, &job.body_hash, job.now);
+                |c: &mut DbConnection| record_in(c, &mut outbox, &job.program, &job.event, &job.body_hash, job.now);
             let outcome = match write_transaction(conn, &mut once) {
                 // Another server recorded the same event id (or the same
                 // referee, or the same reward) first: in a fresh
@@ -183,12 +171,12 @@ fn shared_error(e: &StorageError) -> StorageError {
 fn record_in(
     conn: &mut DbConnection,
     outbox: &mut Outbox,
-    rules: &Rules,
+    program: &Program,
     event: &ConversionEvent,
     body_hash: &str,
     now: PrimitiveDateTime,
 ) -> StorageResult<Result<EventOutcome, FieldError>> {
-    if let Some(stored) = conversion_events::find(conn, &rules.program_id, &event.id)? {
+    if let Some(stored) = conversion_events::find(conn, &program.id, &event.id)? {
         if stored.body_hash != body_hash {
             return Ok(Err(FieldError::new("id", "was used before for an event with other content")));
         }
@@ -199,14 +187,14 @@ fn record_in(
             duplicate: true,
         }));
     }
-    let applied = match existing_referral(conn, rules, event)? {
-        Some(referral) => apply_to(conn, outbox, rules, referral, event, now)?,
-        None => attribute(conn, outbox, rules, event, now)?,
+    let applied = match existing_referral(conn, program, event)? {
+        Some(referral) => apply_to(conn, outbox, program, referral, event, now)?,
+        None => attribute(conn, outbox, program, event, now)?,
     };
     conversion_events::insert(
         conn,
         &EventRow {
-            program_id: rules.program_id.clone(),
+            program_id: program.id.clone(),
             event_id: event.id.clone(),
             kind: event.kind.as_str().into(),
             body_hash: body_hash.into(),
@@ -224,7 +212,7 @@ fn record_in(
         let note = ChangeNote {
             event: *webhook,
             referral_id,
-            program_slug: &rules.program_slug,
+            program_slug: &program.slug,
             previous_stage: previous_stage.as_deref(),
             event_id: Some(&event.id),
         };
@@ -259,22 +247,22 @@ impl Applied {
 /// the click a landing-page claim came from.
 fn existing_referral(
     conn: &mut DbConnection,
-    rules: &Rules,
+    program: &Program,
     event: &ConversionEvent,
 ) -> StorageResult<Option<ReferralRow>> {
-    let program = rules.program_id.as_str();
+    let program_id = program.id.as_str();
     if let Some(external_id) = &event.referee.external_id
-        && let Some(found) = referrals::find_by_referee_external_id(conn, program, external_id)?
+        && let Some(found) = referrals::find_by_referee_external_id(conn, program_id, external_id)?
     {
         return Ok(Some(found));
     }
     if let Some(email) = &event.referee.email
-        && let Some(found) = referrals::find_by_referee_email(conn, program, &email.normalized())?
+        && let Some(found) = referrals::find_by_referee_email(conn, program_id, &email.normalized())?
     {
         return Ok(Some(found));
     }
     match &event.click_id {
-        Some(click_id) => referrals::find_by_click_id(conn, program, click_id),
+        Some(click_id) => referrals::find_by_click_id(conn, program_id, click_id),
         None => Ok(None),
     }
 }
@@ -283,7 +271,7 @@ fn existing_referral(
 fn apply_to(
     conn: &mut DbConnection,
     outbox: &mut Outbox,
-    rules: &Rules,
+    program: &Program,
     referral: ReferralRow,
     event: &ConversionEvent,
     now: PrimitiveDateTime,
@@ -297,7 +285,7 @@ fn apply_to(
                 _ => None,
             };
             let reached = Reached { referral: &referral, from, to, amount: event.amount };
-            rewards::on_reached(conn, outbox, &rules.program.config, &reached, now)?;
+            rewards::on_reached(conn, outbox, &program.config, &reached, now)?;
             (ReferralState::Open(to), format!("moved to {}", to.as_str()))
         }
         StageChange::Refund => {
@@ -316,11 +304,11 @@ fn apply_to(
 fn attribute(
     conn: &mut DbConnection,
     outbox: &mut Outbox,
-    rules: &Rules,
+    program: &Program,
     event: &ConversionEvent,
     now: PrimitiveDateTime,
 ) -> StorageResult<Applied> {
-    let (link, click_id) = match find_link(conn, rules, event)? {
+    let (link, click_id) = match find_link(conn, program, event)? {
         Ok(found) => found,
         Err(reason) => return Ok(Applied::not_attributed(reason)),
     };
@@ -345,7 +333,7 @@ fn attribute(
     let id = nanoid::nanoid!();
     let row = ReferralRow {
         id: id.clone(),
-        program_id: rules.program_id.clone(),
+        program_id: program.id.clone(),
         participant_id: link.participant_id.clone(),
         link_id: Some(link.link_id.clone()),
         click_id,
@@ -364,7 +352,7 @@ fn attribute(
     };
     referrals::insert(conn, &row)?;
     let reached = Reached { referral: &row, from: None, to: stage, amount: event.amount };
-    rewards::on_reached(conn, outbox, &rules.program.config, &reached, now)?;
+    rewards::on_reached(conn, outbox, &program.config, &reached, now)?;
     Ok(Applied {
         referral_id: Some(id),
         stage: Some(stage.as_str().into()),
@@ -377,16 +365,16 @@ fn attribute(
 /// or why none does.
 fn find_link(
     conn: &mut DbConnection,
-    rules: &Rules,
+    program: &Program,
     event: &ConversionEvent,
 ) -> StorageResult<Result<(ResolvedLink, Option<String>), &'static str>> {
     if let Some(click_id) = &event.click_id
         && let Some(click) = clicks::find(conn, click_id)?
     {
-        if click.program_id != rules.program_id {
+        if click.program_id != program.id {
             return Ok(Err("the click belongs to another program"));
         }
-        if event.occurred_at > click.at + rules.window {
+        if event.occurred_at > click.at + window(program) {
             return Ok(Err("the click is older than the attribution window"));
         }
         let Some(link) = links::find(conn, &click.link_id)? else {
@@ -405,7 +393,7 @@ fn find_link(
         }));
     };
     Ok(match links::resolve(conn, code)? {
-        Some(link) if link.program_id == rules.program_id => Ok((link, None)),
+        Some(link) if link.program_id == program.id => Ok((link, None)),
         Some(_) => Err("the code belongs to another program"),
         None => Err("the code is unknown"),
     })

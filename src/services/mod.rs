@@ -21,7 +21,7 @@ pub mod rewards;
 pub mod stats;
 pub mod webhooks;
 
-use crate::storage::StorageError;
+use crate::storage::{Db, DbConnection, StorageError, write_transaction};
 
 pub use crate::domain::FieldError;
 
@@ -53,6 +53,23 @@ impl ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Storage(StorageError::Query(e))
+    }
+}
+
+/// Runs `f` in a write transaction that commits when it answers `Ok` and
+/// rolls back when it refuses (any `Err`, a refusal included), so a use
+/// case may refuse after it has written, and nothing of it stays.
+pub(crate) async fn write_or_refuse<T, F>(db: &Db, f: F) -> ServiceResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> ServiceResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    db.run(move |conn| Ok(write_transaction(conn, f))).await?
+}
 
 /// Runs CPU-heavy work (argon2) off the async workers.
 pub(crate) async fn cpu<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {

@@ -145,6 +145,16 @@ impl Cursor {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{nanos}.{}", self.id))
     }
 
+    /// Cuts rows read with one more than `limit` (the extra row tells
+    /// that another page follows) into the page and the cursor of the
+    /// next one, keyed by `key` of the page's last row.
+    pub fn split<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> Self) -> (Vec<T>, Option<Self>) {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        let next = if more { rows.last().map(key) } else { None };
+        (rows, next)
+    }
+
     pub fn decode(raw: &str) -> Option<Self> {
         use base64::Engine;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).ok()?;
@@ -171,15 +181,11 @@ pub async fn page(
 ) -> ServiceResult<(Vec<Listed>, Option<Cursor>)> {
     Ok(db
         .run(move |conn| {
-            // One more than asked tells whether another page follows.
-            let mut rows = referrals::page(conn, &filter, after.map(|c| (c.created_at, c.id)), limit + 1)?;
-            let more = rows.len() as i64 > limit;
-            rows.truncate(limit as usize);
+            let rows = referrals::page(conn, &filter, after.map(|c| (c.created_at, c.id)), limit + 1)?;
+            let (rows, next) = Cursor::split(rows, limit, |r| Cursor { created_at: r.created_at, id: r.id.clone() });
             let ids: Vec<String> = rows.iter().map(|r| r.participant_id.clone()).collect();
             let external: std::collections::HashMap<String, Option<String>> =
                 participants::external_ids(conn, &ids)?.into_iter().collect();
-            let next =
-                more.then(|| rows.last().map(|r| Cursor { created_at: r.created_at, id: r.id.clone() })).flatten();
             let listed = rows
                 .into_iter()
                 .map(|r| Listed {

@@ -1,18 +1,14 @@
 //! What the admin's reward pages need beyond the lifecycle itself: reward
 //! rows with the people and program they name (for the list, the detail
-//! page and the CSV export), and coupon uploads with their audit entry in
-//! one transaction. (The steps an admin takes on a reward — approve early,
-//! revoke, fulfil — are in [`super::lifecycle`], audited there.)
+//! page and the CSV export). (The steps an admin takes on a reward —
+//! approve early, revoke, fulfil — are in [`super::lifecycle`], audited
+//! there; coupon uploads are [`super::add_coupons`].)
 
 use std::collections::HashMap;
 
-use time::PrimitiveDateTime;
-
-use crate::domain::reward::CouponBatch;
 use crate::services::ServiceResult;
-use crate::storage::audit::{self, AuditEntry};
 use crate::storage::rewards::{self as store, EntryRow, RewardRow};
-use crate::storage::{Db, DbConnection, StorageResult, coupons, participants, programs, referrals};
+use crate::storage::{Db, DbConnection, StorageResult, participants, programs, referrals};
 
 /// Someone a reward names, as the admin reads them.
 #[derive(Debug, Clone, Default)]
@@ -94,40 +90,4 @@ pub async fn detail(db: &Db, id: &str) -> ServiceResult<Option<(Described, Vec<E
             Ok(described.map(|d| (d, entries)))
         })
         .await?)
-}
-
-/// What an upload into a coupon pool did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CouponsAdded {
-    /// Distinct codes in the upload.
-    pub sent: usize,
-    /// Of those, the ones new to the pool.
-    pub added: usize,
-}
-
-/// Adds a batch of codes to a program's pool, with its audit entry in the
-/// same transaction. Codes already in the pool are skipped.
-pub async fn add_coupons(
-    db: &Db,
-    actor: String,
-    program_id: &str,
-    program_slug: &str,
-    batch: CouponBatch,
-    now: PrimitiveDateTime,
-) -> ServiceResult<CouponsAdded> {
-    let (program_id, subject) = (program_id.to_string(), format!("{program_slug}/{}", batch.pool));
-    let sent = batch.codes.len();
-    let added = db
-        .write(move |conn| {
-            let added = coupons::add(conn, &program_id, &batch.pool, &batch.codes, now)?;
-            let detail = format!("{added} of {sent} codes added");
-            audit::record(
-                conn,
-                AuditEntry { actor: &actor, action: "coupons.added", subject: &subject, detail: &detail },
-                now,
-            )?;
-            Ok(added)
-        })
-        .await?;
-    Ok(CouponsAdded { sent, added })
 }

@@ -127,7 +127,8 @@ pub fn to_json(conn: &mut DbConnection, row: RewardRow) -> StorageResult<RewardJ
     Ok(RewardJson::new(row, program, participant, referee))
 }
 
-fn referee_of(conn: &mut DbConnection, row: &RewardRow) -> StorageResult<Option<RefereeRef>> {
+/// The referee of a referee reward (none for a referrer reward).
+pub(super) fn referee_of(conn: &mut DbConnection, row: &RewardRow) -> StorageResult<Option<RefereeRef>> {
     if row.beneficiary != "referee" {
         return Ok(None);
     }

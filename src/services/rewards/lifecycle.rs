@@ -9,7 +9,7 @@ use time::{Duration, PrimitiveDateTime};
 use crate::domain::program::{MenuKind, MenuOption};
 use crate::domain::reward::{RewardStatus, reason};
 use crate::services::webhooks::{Doorbell, Outbox};
-use crate::services::{ServiceError, ServiceResult};
+use crate::services::{ServiceError, ServiceResult, write_or_refuse};
 use crate::storage::audit::{self, AuditEntry};
 use crate::storage::rewards::{self, Choice, RewardRow};
 use crate::storage::{Db, DbConnection, StorageError, StorageResult, coupons};
@@ -80,32 +80,30 @@ pub async fn run_due(db: &Db, doorbell: &Doorbell, now: PrimitiveDateTime) -> Se
 }
 
 /// Runs `step` in a write transaction with an outbox, then rings the
-/// doorbell if it queued webhooks. A step refuses (`Ok(Err(..))`) only
-/// before it writes: its first write is the conditional UPDATE that
-/// decides, so committing a refusal commits nothing.
+/// doorbell if it queued webhooks. A refusal rolls the whole step back.
 async fn write_step<T, F>(db: &Db, doorbell: &Doorbell, step: F) -> ServiceResult<T>
 where
-    F: FnOnce(&mut DbConnection, &mut Outbox) -> StorageResult<Result<T, ServiceError>> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &mut Outbox) -> ServiceResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let (result, wrote) = db
-        .write(move |conn| {
-            let mut outbox = Outbox::new();
-            let result = step(conn, &mut outbox)?;
-            Ok((result, outbox.wrote_any()))
-        })
-        .await?;
+    let (result, wrote) = write_or_refuse(db, move |conn| {
+        let mut outbox = Outbox::new();
+        let result = step(conn, &mut outbox)?;
+        Ok((result, outbox.wrote_any()))
+    })
+    .await?;
     if wrote {
         doorbell.ring();
     }
-    result
+    Ok(result)
 }
 
 /// Chooses option `index` (0-based) of reward `id`'s menu for its
 /// beneficiary. A coupon is assigned from its pool at once (never the same
 /// code twice, even with two servers) and the reward is fulfilled; any
 /// other option waits for the business to deliver it. Refused when the
-/// reward is not available (chosen already, held, expired, revoked).
+/// reward is not available (chosen already, held, expired, revoked), and
+/// when the coupon pool is empty (then nothing of the choice stays).
 pub async fn choose(
     db: &Db,
     doorbell: &Doorbell,
@@ -115,70 +113,53 @@ pub async fn choose(
     now: PrimitiveDateTime,
 ) -> ServiceResult<RewardRow> {
     let id = id.to_string();
-    let outcome = db
-        .write(move |conn| {
-            let mut outbox = Outbox::new();
-            let Some(reward) = rewards::find(conn, &id)? else { return Ok(Err(ServiceError::NotFound("reward"))) };
-            if let Some(refusal) = refuse_choice(&reward, now) {
-                return Ok(Err(ServiceError::Conflict(refusal)));
-            }
-            let menu: Vec<MenuOption> =
-                serde_json::from_str(&reward.menu).map_err(|e| StorageError::Data(e.to_string()))?;
-            let Some(option) = menu.get(index) else {
-                return Ok(Err(ServiceError::invalid("option", "is not one of the reward's options")));
-            };
-            let use_by = now + Duration::days(i64::from(reward.use_within_days));
-            let mut choice = Choice {
-                option: i32::try_from(index).unwrap_or(0),
-                kind: option.kind.as_str().into(),
-                label: option.label.clone(),
-                amount: option.amount,
-                currency: option.currency.clone(),
-                percent: option.percent.map(|p| i32::try_from(p).unwrap_or(100)),
-                coupon_code: None,
-                use_by,
-                status: RewardStatus::Chosen,
-                reason: reason::chosen(&option.label),
-            };
-            // The reward row first: its conditional UPDATE settles a race
-            // between two choices before a coupon is taken.
-            if !rewards::choose(conn, &reward.id, &choice, now)? {
-                return Ok(Err(ServiceError::Conflict(
-                    "this reward was chosen already or can no longer be chosen".into(),
-                )));
-            }
-            if option.kind == MenuKind::Coupon {
-                let pool = option.pool.clone().unwrap_or_default();
-                let Some(code) = take_coupon(conn, &reward.program_id, &pool, &reward.id, now)? else {
-                    return Err(StorageError::Data(format!("NO_COUPON:{pool}")));
-                };
-                choice.coupon_code = Some(code);
-                choice.status = RewardStatus::Fulfilled;
-                choice.reason = reason::chosen_coupon(&option.label, use_by);
-                rewards::set_coupon(conn, &reward.id, &choice, now)?;
-            }
-            let chosen = ledger::record_by_id(conn, &mut outbox, &reward.id, Step::Chosen, &choice.reason, actor, now)?;
-            if choice.status == RewardStatus::Fulfilled {
-                let note = format!("coupon code handed out from the pool “{}”", option.pool.as_deref().unwrap_or(""));
-                ledger::record_by_id(conn, &mut outbox, &reward.id, Step::Fulfilled, &note, SYSTEM, now)?;
-            }
-            Ok(Ok((chosen, outbox.wrote_any())))
-        })
-        .await;
-    let (row, wrote) = match outcome {
-        Ok(Ok(done)) => done,
-        Ok(Err(refused)) => return Err(refused),
-        Err(StorageError::Data(m)) if m.starts_with("NO_COUPON:") => {
-            return Err(ServiceError::Conflict(
-                "no coupon code is left for this option right now; choose another option or try again later".into(),
-            ));
+    write_step(db, doorbell, move |conn, outbox| {
+        let reward = rewards::find(conn, &id)?.ok_or(ServiceError::NotFound("reward"))?;
+        if let Some(refusal) = refuse_choice(&reward, now) {
+            return Err(ServiceError::Conflict(refusal));
         }
-        Err(e) => return Err(e.into()),
-    };
-    if wrote {
-        doorbell.ring();
-    }
-    row.ok_or(ServiceError::NotFound("reward"))
+        let menu: Vec<MenuOption> =
+            serde_json::from_str(&reward.menu).map_err(|e| StorageError::Data(e.to_string()))?;
+        let option =
+            menu.get(index).ok_or_else(|| ServiceError::invalid("option", "is not one of the reward's options"))?;
+        let use_by = now + Duration::days(i64::from(reward.use_within_days));
+        let mut choice = Choice {
+            option: i32::try_from(index).unwrap_or(0),
+            kind: option.kind.as_str().into(),
+            label: option.label.clone(),
+            amount: option.amount,
+            currency: option.currency.clone(),
+            percent: option.percent.map(|p| i32::try_from(p).unwrap_or(100)),
+            coupon_code: None,
+            use_by,
+            status: RewardStatus::Chosen,
+            reason: reason::chosen(&option.label),
+        };
+        // The reward row first: its conditional UPDATE settles a race
+        // between two choices before a coupon is taken.
+        if !rewards::choose(conn, &reward.id, &choice, now)? {
+            return Err(ServiceError::Conflict("this reward was chosen already or can no longer be chosen".into()));
+        }
+        if option.kind == MenuKind::Coupon {
+            let pool = option.pool.as_deref().unwrap_or_default();
+            let code = take_coupon(conn, &reward.program_id, pool, &reward.id, now)?.ok_or_else(|| {
+                ServiceError::Conflict(
+                    "no coupon code is left for this option right now; choose another option or try again later".into(),
+                )
+            })?;
+            choice.coupon_code = Some(code);
+            choice.status = RewardStatus::Fulfilled;
+            choice.reason = reason::chosen_coupon(&option.label, use_by);
+            rewards::set_coupon(conn, &reward.id, &choice, now)?;
+        }
+        let chosen = ledger::record_by_id(conn, outbox, &reward.id, Step::Chosen, &choice.reason, actor, now)?;
+        if choice.status == RewardStatus::Fulfilled {
+            let note = format!("coupon code handed out from the pool “{}”", option.pool.as_deref().unwrap_or(""));
+            ledger::record_by_id(conn, outbox, &reward.id, Step::Fulfilled, &note, SYSTEM, now)?;
+        }
+        chosen.ok_or(ServiceError::NotFound("reward"))
+    })
+    .await
 }
 
 /// Why the reward cannot be chosen now, in plain words; none if it can.
@@ -236,7 +217,7 @@ pub async fn fulfil(
 ) -> ServiceResult<RewardRow> {
     let id = id.to_string();
     write_step(db, doorbell, move |conn, outbox| {
-        let Some(reward) = rewards::find(conn, &id)? else { return Ok(Err(ServiceError::NotFound("reward"))) };
+        let reward = rewards::find(conn, &id)?.ok_or(ServiceError::NotFound("reward"))?;
         let label = reward.chosen_label.clone().unwrap_or_default();
         let why = reason::fulfilled(&label);
         if !rewards::fulfil(conn, &id, delivery.reference.as_deref(), &why, now)? {
@@ -244,7 +225,7 @@ pub async fn fulfil(
                 Some(RewardStatus::Fulfilled) => "this reward was fulfilled already".to_string(),
                 _ => format!("only a chosen reward can be fulfilled; this one is {}", reward.status),
             };
-            return Ok(Err(ServiceError::Conflict(refusal)));
+            return Err(ServiceError::Conflict(refusal));
         }
         let note = match &delivery.reference {
             Some(r) => format!("{why} (reference {r})"),
@@ -253,7 +234,7 @@ pub async fn fulfil(
         let row = ledger::record_by_id(conn, outbox, &id, Step::Fulfilled, &note, &delivery.actor, now)?;
         let reference = delivery.reference.as_deref().unwrap_or_default();
         audit_in(conn, &delivery.actor, "reward.fulfilled", &id, reference, now)?;
-        Ok(row.ok_or(ServiceError::NotFound("reward")))
+        row.ok_or(ServiceError::NotFound("reward"))
     })
     .await
 }
@@ -268,18 +249,18 @@ pub async fn approve_early(
 ) -> ServiceResult<RewardRow> {
     let id = id.to_string();
     write_step(db, doorbell, move |conn, outbox| {
-        let Some(reward) = rewards::find(conn, &id)? else { return Ok(Err(ServiceError::NotFound("reward"))) };
+        let reward = rewards::find(conn, &id)?.ok_or(ServiceError::NotFound("reward"))?;
         let choose_by = now + Duration::days(i64::from(reward.choose_within_days));
         let why = reason::approved_early(choose_by);
         if !rewards::release(conn, &id, choose_by, &why, now)? {
-            return Ok(Err(ServiceError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "only a held reward can be released early; this one is {}",
                 reward.status
-            ))));
+            )));
         }
         let row = ledger::record_by_id(conn, outbox, &id, Step::Approved, &why, &actor, now)?;
         audit_in(conn, &actor, "reward.approved_early", &id, "", now)?;
-        Ok(row.ok_or(ServiceError::NotFound("reward")))
+        row.ok_or(ServiceError::NotFound("reward"))
     })
     .await
 }
@@ -302,18 +283,18 @@ pub async fn revoke(
         return Err(ServiceError::invalid("reason", "keep it under 300 characters"));
     }
     write_step(db, doorbell, move |conn, outbox| {
-        let Some(reward) = rewards::find(conn, &id)? else { return Ok(Err(ServiceError::NotFound("reward"))) };
+        let reward = rewards::find(conn, &id)?.ok_or(ServiceError::NotFound("reward"))?;
         let text = reason::revoked_by_admin(&why);
         let revocable: Vec<RewardStatus> = RewardStatus::ALL.into_iter().filter(|s| s.revocable()).collect();
         if !rewards::transition(conn, &id, &revocable, RewardStatus::Revoked, &text, now)? {
-            return Ok(Err(ServiceError::Conflict(format!(
+            return Err(ServiceError::Conflict(format!(
                 "only a reward not yet delivered can be revoked; this one is {}",
                 reward.status
-            ))));
+            )));
         }
         let row = ledger::record_by_id(conn, outbox, &id, Step::Revoked, &text, &actor, now)?;
         audit_in(conn, &actor, "reward.revoked", &id, &why, now)?;
-        Ok(row.ok_or(ServiceError::NotFound("reward")))
+        row.ok_or(ServiceError::NotFound("reward"))
     })
     .await
 }

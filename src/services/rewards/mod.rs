@@ -17,11 +17,12 @@ use time::PrimitiveDateTime;
 use crate::domain::reward::CouponBatch;
 use crate::services::referral_json::ParticipantRef;
 use crate::services::referrals::Cursor;
+use crate::storage::audit::{self, AuditEntry};
 use crate::storage::rewards::{self, EntryRow, RewardFilter, RewardRow};
-use crate::storage::{Db, DbConnection, StorageResult, coupons, participants, programs, referrals};
+use crate::storage::{Db, DbConnection, StorageResult, coupons, participants, programs};
 
 use super::ServiceResult;
-use json::{RefereeRef, RewardJson};
+use json::RewardJson;
 
 pub async fn find(db: &Db, id: &str) -> ServiceResult<Option<RewardRow>> {
     let id = id.to_string();
@@ -59,12 +60,8 @@ fn rows_page(
     after: Option<Cursor>,
     limit: i64,
 ) -> StorageResult<(Vec<RewardRow>, Option<Cursor>)> {
-    // One more than asked tells whether another page follows.
-    let mut rows = rewards::page(conn, filter, after.map(|c| (c.created_at, c.id)), limit + 1)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| rows.last().map(|r| Cursor { created_at: r.created_at, id: r.id.clone() })).flatten();
-    Ok((rows, next))
+    let rows = rewards::page(conn, filter, after.map(|c| (c.created_at, c.id)), limit + 1)?;
+    Ok(Cursor::split(rows, limit, |r| Cursor { created_at: r.created_at, id: r.id.clone() }))
 }
 
 /// Rows as JSON, with each program's slug and participant's external id
@@ -75,11 +72,7 @@ fn to_json_all(conn: &mut DbConnection, rows: Vec<RewardRow>) -> StorageResult<V
     let external: HashMap<String, Option<String>> = participants::external_ids(conn, &ids)?.into_iter().collect();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let referee = match (&row.referral_id, row.beneficiary.as_str()) {
-            (Some(referral_id), "referee") => referrals::find(conn, referral_id)?
-                .map(|r| RefereeRef { email: r.referee_email, external_id: r.referee_external_id }),
-            _ => None,
-        };
+        let referee = ledger::referee_of(conn, &row)?;
         let participant = ParticipantRef {
             id: row.participant_id.clone(),
             external_id: external.get(&row.participant_id).cloned().flatten(),
@@ -106,22 +99,41 @@ pub async fn ledger_for_participant(db: &Db, participant_id: &str) -> ServiceRes
         .await?)
 }
 
-/// One reward's ledger, oldest first.
-pub async fn entries(db: &Db, reward_id: &str) -> ServiceResult<Vec<EntryRow>> {
-    let id = reward_id.to_string();
-    Ok(db.run(move |conn| rewards::entries_for_reward(conn, &id)).await?)
+/// What an upload into a coupon pool did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CouponsAdded {
+    /// Distinct codes in the upload.
+    pub sent: usize,
+    /// Of those, the ones new to the pool.
+    pub added: usize,
 }
 
-/// Adds a batch of codes to a program's pool; how many were new (codes
-/// already in the pool are skipped, never handed out twice).
+/// Adds a batch of codes to a program's pool, with its audit entry in the
+/// same transaction. Codes already in the pool are skipped, never handed
+/// out twice. `actor` is an admin's email or `api:{key name}`.
 pub async fn add_coupons(
     db: &Db,
+    actor: String,
     program_id: &str,
+    program_slug: &str,
     batch: CouponBatch,
     now: PrimitiveDateTime,
-) -> ServiceResult<usize> {
-    let program_id = program_id.to_string();
-    Ok(db.write(move |conn| coupons::add(conn, &program_id, &batch.pool, &batch.codes, now)).await?)
+) -> ServiceResult<CouponsAdded> {
+    let (program_id, subject) = (program_id.to_string(), format!("{program_slug}/{}", batch.pool));
+    let sent = batch.codes.len();
+    let added = db
+        .write(move |conn| {
+            let added = coupons::add(conn, &program_id, &batch.pool, &batch.codes, now)?;
+            let detail = format!("{added} of {sent} codes added");
+            audit::record(
+                conn,
+                AuditEntry { actor: &actor, action: "coupons.added", subject: &subject, detail: &detail },
+                now,
+            )?;
+            Ok(added)
+        })
+        .await?;
+    Ok(CouponsAdded { sent, added })
 }
 
 /// A pool's size and what is left of it.

@@ -13,7 +13,7 @@ use crate::domain::program::MenuKind;
 use crate::domain::reward::CouponBatch;
 use crate::domain::{FieldError, Permission};
 use crate::services::programs::{self, Program};
-use crate::services::rewards::{self, PoolCount, admin};
+use crate::services::rewards::{self, PoolCount};
 use crate::web::auth::CurrentAdmin;
 use crate::web::error::AppResult;
 use crate::web::flash::{Flash, redirect_with};
@@ -208,7 +208,7 @@ pub async fn upload(
     };
     let pool = batch.pool.clone();
     let now = state.clock.now_utc();
-    let added = admin::add_coupons(&state.db, who.user.email.clone(), &program.id, &program.slug, batch, now).await?;
+    let added = rewards::add_coupons(&state.db, who.user.email.clone(), &program.id, &program.slug, batch, now).await?;
     // Repeats within the upload count as skipped too: the admin sent them.
     let skipped = codes.len() - added.added;
     let mut message = format!("Added {} {} to the pool “{pool}”", added.added, plural(added.added, "code", "codes"));

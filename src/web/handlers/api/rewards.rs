@@ -168,7 +168,7 @@ struct CouponsAnswer {
 /// Adds codes to a coupon pool of the program.
 #[post("/api/v1/programs/{program}/coupons")]
 pub async fn add_coupons(
-    _auth: ApiAuth,
+    ApiAuth(client): ApiAuth,
     path: web::Path<String>,
     body: web::Json<Value>,
     state: web::Data<AppState>,
@@ -176,12 +176,14 @@ pub async fn add_coupons(
     let program = programs::get(&state.db, &path).await?.ok_or_else(|| ApiError::not_found("program"))?;
     let body: CouponsBody = typed(body.into_inner())?;
     let batch = CouponBatch::parse(&body.pool, &body.codes).map_err(ApiError::invalid)?;
-    let (pool, offered) = (batch.pool.clone(), batch.codes.len());
-    let added = rewards::add_coupons(&state.db, &program.id, batch, state.clock.now_utc()).await?;
+    let pool = batch.pool.clone();
+    let actor = format!("api:{}", client.name);
+    let added =
+        rewards::add_coupons(&state.db, actor, &program.id, &program.slug, batch, state.clock.now_utc()).await?;
     let free = rewards::pools(&state.db, &program.id, vec![pool.clone()])
         .await?
         .into_iter()
         .find(|p| p.pool == pool)
         .map_or(0, |p| p.free);
-    Ok(HttpResponse::Ok().json(CouponsAnswer { pool, added, skipped: offered - added, free }))
+    Ok(HttpResponse::Ok().json(CouponsAnswer { pool, added: added.added, skipped: added.sent - added.added, free }))
 }

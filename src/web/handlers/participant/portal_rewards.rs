@@ -162,35 +162,37 @@ pub async fn choose(
     if owned.is_none() {
         return not_found("This reward is not yours, or it no longer exists.");
     }
-    let refuse = |status: StatusCode, message: String| Notice { reward_id: reward_id.clone(), message }.with(status);
-    let Some(index) = form.option.as_deref().and_then(|o| o.parse::<usize>().ok()) else {
-        let (status, notice) = refuse(StatusCode::UNPROCESSABLE_ENTITY, "Pick one of the options first.".into());
-        return render_portal(&state, &ctx, &token, participant, Some(notice), status).await;
-    };
-    let now = state.clock.now_utc();
-    match lifecycle::choose(&state.db, state.webhooks.doorbell(), &reward_id, index, ledger::PARTICIPANT, now).await {
-        Ok(_) => Ok(HttpResponse::SeeOther()
+    match choose_from_form(&state, &reward_id, form.option.as_deref()).await? {
+        None => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/p/{token}#reward-{reward_id}")))
             .finish()),
-        Err(ServiceError::Conflict(message)) => {
-            let (status, notice) = refuse(StatusCode::CONFLICT, capitalise(&message));
-            render_portal(&state, &ctx, &token, participant, Some(notice), status).await
-        }
-        Err(ServiceError::Invalid(_)) => {
-            let (status, notice) = refuse(StatusCode::UNPROCESSABLE_ENTITY, "Pick one of the options shown.".into());
-            render_portal(&state, &ctx, &token, participant, Some(notice), status).await
-        }
+        Some((status, notice)) => render_portal(&state, &ctx, &token, participant, Some(notice), status).await,
+    }
+}
+
+/// Chooses option `option` (as the form sent it) of reward `reward_id`
+/// for its beneficiary: `None` once chosen, or the refusal to show beside
+/// the reward, with its status. Other errors pass through.
+pub(super) async fn choose_from_form(
+    state: &AppState,
+    reward_id: &str,
+    option: Option<&str>,
+) -> AppResult<Option<(StatusCode, Notice)>> {
+    let refuse =
+        |status, message: &str| Some((status, Notice { reward_id: reward_id.to_string(), message: message.into() }));
+    let Some(index) = option.and_then(|o| o.parse::<usize>().ok()) else {
+        return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, "Pick one of the options first."));
+    };
+    let now = state.clock.now_utc();
+    match lifecycle::choose(&state.db, state.webhooks.doorbell(), reward_id, index, ledger::PARTICIPANT, now).await {
+        Ok(_) => Ok(None),
+        Err(ServiceError::Conflict(message)) => Ok(refuse(StatusCode::CONFLICT, &capitalise(&message))),
+        Err(ServiceError::Invalid(_)) => Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, "Pick one of the options shown.")),
         Err(e) => Err(e.into()),
     }
 }
 
-impl Notice {
-    fn with(self, status: StatusCode) -> (StatusCode, Notice) {
-        (status, self)
-    }
-}
-
-pub(super) fn capitalise(s: &str) -> String {
+fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

@@ -10,15 +10,15 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::services::rewards::{self, ledger, lifecycle};
-use crate::services::{ServiceError, programs};
+use crate::services::programs;
+use crate::services::rewards;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::AppResult;
 use crate::web::page::PageCtx;
 use crate::web::state::AppState;
 
 use super::not_found;
-use super::portal_rewards::{Notice, RewardView, views};
+use super::portal_rewards::{Notice, RewardView, choose_from_form, views};
 
 #[derive(Template)]
 #[template(path = "participant/reward.html")]
@@ -80,29 +80,8 @@ pub async fn choose(
     let Some(id) = rewards::id_from_page_token(&state.keys, &token).map(str::to_string) else {
         return not_found("This reward link is not valid. Ask the team that sent it for a new one.");
     };
-    let notice = |message: &str| Some(Notice { reward_id: id.clone(), message: message.to_string() });
-    let Some(index) = form.option.as_deref().and_then(|o| o.parse::<usize>().ok()) else {
-        return render(
-            &state,
-            &ctx,
-            &token,
-            notice("Pick one of the options first."),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    let now = state.clock.now_utc();
-    match lifecycle::choose(&state.db, state.webhooks.doorbell(), &id, index, ledger::PARTICIPANT, now).await {
-        Ok(_) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/rewards/{token}"))).finish()),
-        Err(ServiceError::Conflict(message)) => {
-            let message = super::portal_rewards::capitalise(&message);
-            render(&state, &ctx, &token, notice(&message), StatusCode::CONFLICT).await
-        }
-        Err(ServiceError::Invalid(_)) => {
-            render(&state, &ctx, &token, notice("Pick one of the options shown."), StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-        }
-        Err(ServiceError::NotFound(_)) => not_found("This reward no longer exists."),
-        Err(e) => Err(e.into()),
+    match choose_from_form(&state, &id, form.option.as_deref()).await? {
+        None => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, format!("/rewards/{token}"))).finish()),
+        Some((status, notice)) => render(&state, &ctx, &token, Some(notice), status).await,
     }
 }
