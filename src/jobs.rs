@@ -16,8 +16,9 @@ const REWARD_CLOCK_EVERY: Duration = Duration::from_secs(60);
 /// Finished webhook deliveries are kept this long for the admin.
 const WEBHOOK_HISTORY: time::Duration = time::Duration::days(30);
 
-/// Deletes expired admin sessions and finished webhook deliveries older
-/// than 30 days, and forgets idle rate-limit state, every ten minutes.
+/// Deletes expired admin sessions, finished webhook deliveries older
+/// than 30 days and participant visits whose IP salt is gone, and forgets
+/// idle rate-limit state, every ten minutes.
 /// Safe on several servers: the deletes are idempotent.
 pub fn spawn_housekeeping(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
@@ -40,6 +41,11 @@ pub fn spawn_housekeeping(state: web::Data<AppState>) -> actix_web::rt::task::Jo
                 Ok(n) if n > 0 => tracing::debug!(removed = n, "old webhook deliveries deleted"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook history cleanup failed"),
+            }
+            match crate::services::fraud::visits::forget_old(&state.db, now).await {
+                Ok(n) if n > 0 => tracing::debug!(removed = n, "participant visits past their salt deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "participant visit cleanup failed"),
             }
             state.limits.prune();
         }

@@ -38,6 +38,21 @@ pub fn is_click_id(s: &str) -> bool {
     s.len() == CLICK_ID_LEN && s.bytes().all(|b| ALPHABET.contains(&b))
 }
 
+/// When the click of id `s` happened (to the millisecond), if `s` is a
+/// click id.
+pub fn time_of(s: &str) -> Option<time::PrimitiveDateTime> {
+    if !is_click_id(s) {
+        return None;
+    }
+    let mut millis: i128 = 0;
+    for b in s.bytes().take(TIME_CHARS) {
+        let digit = ALPHABET.iter().position(|&a| a == b)?;
+        millis = (millis << 6) | digit as i128;
+    }
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000).ok()?;
+    Some(time::PrimitiveDateTime::new(at.date(), at.time()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +92,12 @@ mod tests {
         assert!(!is_click_id("short"));
         assert!(!is_click_id("0123456789abcde!"));
         assert!(is_click_id("0123456789abcdeF"));
+    }
+
+    #[test]
+    fn a_click_id_tells_its_time_to_the_millisecond() {
+        let at = time::macros::datetime!(2026-12-04 09:30:15.250);
+        assert_eq!(time_of(&click_id_at(at, 12345)), Some(at));
+        assert_eq!(time_of("not a click id"), None);
     }
 }

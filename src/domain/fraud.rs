@@ -8,6 +8,7 @@ use time::PrimitiveDateTime;
 
 pub use super::program::FraudAction;
 use super::program::FraudSettings;
+use super::review::{ALREADY_HAD_ACCOUNT, NOT_IN_TERMS, UNDER_REVIEW};
 
 /// A check that can fire on a referral.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,13 +174,13 @@ pub fn decision(findings: &[Finding]) -> FraudAction {
 pub fn participant_reason(findings: &[Finding]) -> Option<&'static str> {
     match decision(findings) {
         FraudAction::Allow | FraudAction::Flag => None,
-        FraudAction::Hold => Some("under review — usually decided within 3 days"),
+        FraudAction::Hold => Some(UNDER_REVIEW),
         FraudAction::Reject => {
             let rejected = |c| findings.iter().any(|f| f.check == c && f.action == FraudAction::Reject);
             if rejected(Check::SelfReferral) || rejected(Check::SameDevice) || rejected(Check::SameIp) {
-                Some("not eligible: the person you referred already had an account")
+                Some(ALREADY_HAD_ACCOUNT)
             } else {
-                Some("not eligible: this referral does not meet the program's terms")
+                Some(NOT_IN_TERMS)
             }
         }
     }

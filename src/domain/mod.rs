@@ -15,6 +15,7 @@ pub mod fraud;
 pub mod password;
 pub mod people;
 pub mod program;
+pub mod review;
 pub mod reward;
 pub mod rfc3339;
 pub mod role;

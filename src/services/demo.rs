@@ -144,6 +144,9 @@ pub async fn seed(db: &Db, keys: &Keys, now: PrimitiveDateTime) -> ServiceResult
                         won_at: step(Stage::Won, 60 * 96),
                         created_at: at + Duration::minutes(5),
                         updated_at: at + Duration::minutes(5),
+                        review: "clear".into(),
+                        review_reason: None,
+                        referee_ip_hash: None,
                     };
                     referrals::insert(conn, &referral)?;
                     // Rewards as the rules would have issued them on the

@@ -6,15 +6,19 @@
 
 use time::PrimitiveDateTime;
 
+use crate::crypto::SigningKey;
+
 use crate::domain::FieldError;
 use crate::domain::conversion::{ConversionEvent, EventKind, ReferralState, StageChange, change_for};
 use crate::domain::program::Stage;
 use crate::domain::webhook::EventType as WebhookType;
+use crate::storage::clicks::ClickRow;
 use crate::storage::conversion_events::{self, EventRow};
 use crate::storage::links::ResolvedLink;
 use crate::storage::referrals::{self, ReferralRow};
 use crate::storage::{Db, DbConnection, StorageError, StorageResult, clicks, links, participants, write_transaction};
 
+use super::fraud::{self, Seen, SeenClick};
 use super::programs::{Program, SharedProgram};
 use super::referral_json::{ChangeNote, queue_webhook};
 use super::rewards::issue::{self as rewards, Reached};
@@ -63,11 +67,12 @@ pub struct EventWriter {
 impl EventWriter {
     /// Starts the writer thread; it ends when the writer is dropped.
     /// `doorbell` is rung after a group that queued webhooks commits.
-    pub fn start(db: Db, doorbell: Doorbell) -> std::io::Result<Self> {
+    /// `ip_key` hashes addresses for the fraud checks of new referrals.
+    pub fn start(db: Db, doorbell: Doorbell, ip_key: SigningKey) -> std::io::Result<Self> {
         let (jobs, mut queue) = tokio::sync::mpsc::channel::<Job>(QUEUE);
         std::thread::Builder::new()
             .name("event-writer".into())
-            .spawn(move || write_groups(&db, &doorbell, &mut queue))?;
+            .spawn(move || write_groups(&db, &doorbell, &ip_key, &mut queue))?;
         Ok(Self { jobs })
     }
 
@@ -92,7 +97,7 @@ impl EventWriter {
     }
 }
 
-fn write_groups(db: &Db, doorbell: &Doorbell, queue: &mut tokio::sync::mpsc::Receiver<Job>) {
+fn write_groups(db: &Db, doorbell: &Doorbell, key: &SigningKey, queue: &mut tokio::sync::mpsc::Receiver<Job>) {
     while let Some(first) = queue.blocking_recv() {
         let mut group = vec![first];
         while group.len() < GROUP_MAX {
@@ -101,7 +106,7 @@ fn write_groups(db: &Db, doorbell: &Doorbell, queue: &mut tokio::sync::mpsc::Rec
                 Err(_) => break,
             }
         }
-        let (outcomes, queued_webhooks) = commit_group(db, &group);
+        let (outcomes, queued_webhooks) = commit_group(db, key, &group);
         if queued_webhooks {
             doorbell.ring();
         }
@@ -118,7 +123,7 @@ type Outcome = StorageResult<Result<EventOutcome, FieldError>>;
 /// Records every job of the group in its own savepoint of one transaction.
 /// The answers are final once it returns: committed, or all failed; and
 /// whether webhooks were queued.
-fn commit_group(db: &Db, group: &[Job]) -> (Vec<Outcome>, bool) {
+fn commit_group(db: &Db, key: &SigningKey, group: &[Job]) -> (Vec<Outcome>, bool) {
     let mut conn = match db.get() {
         Ok(conn) => conn,
         Err(e) => return (group.iter().map(|_| Err(shared_error(&e))).collect(), false),
@@ -127,12 +132,12 @@ fn commit_group(db: &Db, group: &[Job]) -> (Vec<Outcome>, bool) {
     // a program's reward lock) in opposite orders; the database then
     // aborts one as a deadlock. Nothing of it was committed and events are
     // idempotent, so it is simply run once more.
-    let mut committed = try_group(&mut conn, group);
+    let mut committed = try_group(&mut conn, key, group);
     if let Err(e) = &committed
         && matches!(e, StorageError::Query(_))
     {
         tracing::warn!(error = %e, events = group.len(), "event group failed; retrying it once");
-        committed = try_group(&mut conn, group);
+        committed = try_group(&mut conn, key, group);
     }
     match committed {
         Ok((outcomes, wrote)) => (outcomes, wrote),
@@ -142,13 +147,14 @@ fn commit_group(db: &Db, group: &[Job]) -> (Vec<Outcome>, bool) {
 
 /// One attempt at the group's transaction: the outcomes, and whether it
 /// queued webhooks.
-fn try_group(conn: &mut DbConnection, group: &[Job]) -> StorageResult<(Vec<Outcome>, bool)> {
+fn try_group(conn: &mut DbConnection, key: &SigningKey, group: &[Job]) -> StorageResult<(Vec<Outcome>, bool)> {
     let mut outbox = Outbox::new();
     let outcomes = write_transaction(conn, |conn| {
         let mut outcomes = Vec::with_capacity(group.len());
         for job in group {
-            let mut once =
-                |c: &mut DbConnection| record_in(c, &mut outbox, &job.program, &job.event, &job.body_hash, job.now);
+            let mut once = |c: &mut DbConnection| {
+                record_in(c, &mut outbox, key, &job.program, &job.event, &job.body_hash, job.now)
+            };
             let outcome = match write_transaction(conn, &mut once) {
                 // Another server recorded the same event id (or the same
                 // referee, or the same reward) first: in a fresh
@@ -171,6 +177,7 @@ fn shared_error(e: &StorageError) -> StorageError {
 fn record_in(
     conn: &mut DbConnection,
     outbox: &mut Outbox,
+    key: &SigningKey,
     program: &Program,
     event: &ConversionEvent,
     body_hash: &str,
@@ -189,7 +196,7 @@ fn record_in(
     }
     let applied = match existing_referral(conn, program, event)? {
         Some(referral) => apply_to(conn, outbox, program, referral, event, now)?,
-        None => attribute(conn, outbox, program, event, now)?,
+        None => attribute(conn, outbox, key, program, event, now)?,
     };
     conversion_events::insert(
         conn,
@@ -304,11 +311,12 @@ fn apply_to(
 fn attribute(
     conn: &mut DbConnection,
     outbox: &mut Outbox,
+    key: &SigningKey,
     program: &Program,
     event: &ConversionEvent,
     now: PrimitiveDateTime,
 ) -> StorageResult<Applied> {
-    let (link, click_id) = match find_link(conn, program, event)? {
+    let (link, click) = match find_link(conn, program, event)? {
         Ok(found) => found,
         Err(reason) => return Ok(Applied::not_attributed(reason)),
     };
@@ -316,27 +324,20 @@ fn attribute(
         return Ok(Applied::not_attributed("the link is disabled"));
     }
     let referee = &event.referee;
-    if referee.email.is_none() && referee.external_id.is_none() && click_id.is_none() {
+    if referee.email.is_none() && referee.external_id.is_none() && click.is_none() {
         return Ok(Applied::not_attributed("the event names no referee (email, external_id or click_id)"));
     }
     let EventKind::Reached(stage) = event.kind else {
         return Ok(Applied::not_attributed("a refund for a referral that does not exist"));
     };
-    if let Some(participant) = participants::find(conn, &link.participant_id)? {
-        let same_email = referee.email.as_ref().is_some_and(|e| e.normalized() == participant.email_normalized);
-        let same_id = referee.external_id.is_some() && referee.external_id == participant.external_id;
-        if same_email || same_id {
-            return Ok(Applied::not_attributed("the referee is the participant who shared the link"));
-        }
-    }
     let at = Some(event.occurred_at);
     let id = nanoid::nanoid!();
-    let row = ReferralRow {
+    let mut row = ReferralRow {
         id: id.clone(),
         program_id: program.id.clone(),
         participant_id: link.participant_id.clone(),
         link_id: Some(link.link_id.clone()),
-        click_id,
+        click_id: click.as_ref().map(|c| c.id.clone()),
         code: link.code.clone(),
         referee_email: referee.email.as_ref().map(ToString::to_string),
         referee_email_normalized: referee.email.as_ref().map(|e| e.normalized()),
@@ -349,14 +350,30 @@ fn attribute(
         won_at: at.filter(|_| stage == Stage::Won),
         created_at: now,
         updated_at: now,
+        review: "clear".into(),
+        review_reason: None,
+        referee_ip_hash: None,
     };
+    // A server-to-server event has no browser: the click it names (if
+    // any) stands for the referee's address and browser.
+    let seen = Seen {
+        click: click.map(|c| SeenClick { at: c.at, ip_hash: c.ip_hash, user_agent: c.user_agent }),
+        ..Seen::default()
+    };
+    let referrer = participants::find(conn, &link.participant_id)?;
+    let screening = fraud::screen(conn, key, &program.config.fraud, &mut row, referrer.as_ref(), &seen, now)?;
     referrals::insert(conn, &row)?;
+    fraud::keep(conn, outbox, &program.slug, &row, &screening, now)?;
     let reached = Reached { referral: &row, from: None, to: stage, amount: event.amount };
     rewards::on_reached(conn, outbox, &program.config, &reached, now)?;
+    let outcome = match screening.rejected() {
+        true => format!("attributed at {}, rejected by the fraud checks", stage.as_str()),
+        false => format!("attributed at {}", stage.as_str()),
+    };
     Ok(Applied {
         referral_id: Some(id),
-        stage: Some(stage.as_str().into()),
-        outcome: format!("attributed at {}", stage.as_str()),
+        stage: Some(row.stage.clone()),
+        outcome,
         webhook: Some((WebhookType::ReferralCreated, None)),
     })
 }
@@ -367,7 +384,7 @@ fn find_link(
     conn: &mut DbConnection,
     program: &Program,
     event: &ConversionEvent,
-) -> StorageResult<Result<(ResolvedLink, Option<String>), &'static str>> {
+) -> StorageResult<Result<(ResolvedLink, Option<ClickRow>), &'static str>> {
     if let Some(click_id) = &event.click_id
         && let Some(click) = clicks::find(conn, click_id)?
     {
@@ -381,7 +398,7 @@ fn find_link(
             return Ok(Err("the click's link no longer exists"));
         };
         return Ok(match links::resolve(conn, &link.code)? {
-            Some(resolved) => Ok((resolved, Some(click.id))),
+            Some(resolved) => Ok((resolved, Some(click))),
             None => Err("the click's link no longer exists"),
         });
     }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod clicks;
 pub mod demo;
 pub mod events;
+pub mod fraud;
 pub mod import;
 pub mod instance;
 pub mod link_cache;

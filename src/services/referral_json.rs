@@ -19,6 +19,9 @@ pub struct ReferralJson {
     pub program: String,
     pub participant: ParticipantRef,
     pub stage: String,
+    /// Where the fraud review stands: `clear`, `flagged`, `held`,
+    /// `approved` or `rejected`.
+    pub review: String,
     pub referee: RefereeJson,
     pub code: String,
     pub click_id: Option<String>,
@@ -52,6 +55,7 @@ impl ReferralJson {
             program,
             participant: ParticipantRef { id: r.participant_id, external_id: participant_external_id },
             stage: r.stage,
+            review: r.review,
             referee: RefereeJson { email: r.referee_email, external_id: r.referee_external_id, name: r.referee_name },
             code: r.code,
             click_id: r.click_id,

@@ -3,12 +3,15 @@
 
 use time::PrimitiveDateTime;
 
+use crate::crypto::SigningKey;
 use crate::domain::EmailAddress;
 use crate::domain::program::{FraudAction, ProgramStatus, Stage};
+use crate::domain::review::Review;
 use crate::storage::participants;
 use crate::storage::referrals::{self, ReferralRow};
 use crate::storage::{Db, clicks};
 
+use super::fraud::{self, Seen};
 use super::link_cache::CachedLink;
 use super::referral_json::{ChangeNote, queue_webhook};
 use super::rewards::issue::{Reached, on_reached};
@@ -23,7 +26,8 @@ pub enum ClaimOutcome {
     Created { referral_id: String },
     /// This referee was attributed before; a referee is attributed once.
     AlreadyReferred,
-    /// The referee is the participant who shared the link.
+    /// The referee is the participant who shared the link (kept as a
+    /// rejected referral, with its finding).
     SelfReferral,
     /// The program takes no new referrals now.
     NotAccepting,
@@ -37,36 +41,40 @@ pub struct Claim {
     pub click_id: Option<String>,
 }
 
-/// Creates the referral for a claim, with its `referral.created` webhook;
-/// see [`ClaimOutcome`].
+/// Creates the referral for a claim, screened by the fraud checks, with
+/// its `referral.created` webhook; see [`ClaimOutcome`]. `seen` is what
+/// the request showed of the referee (address, browser, device cookie).
 pub async fn claim(
     db: &Db,
     doorbell: &Doorbell,
+    key: &SigningKey,
     link: &CachedLink,
     claim: Claim,
+    seen: Seen,
     now: PrimitiveDateTime,
 ) -> ServiceResult<ClaimOutcome> {
     let program = &link.program;
     if program.status() != ProgramStatus::Active {
         return Ok(ClaimOutcome::NotAccepting);
     }
-    let self_referral_allowed = program.config.fraud.self_referral == FraudAction::Allow;
     let (program_id, participant_id) = (link.link.program_id.clone(), link.link.participant_id.clone());
     let (link_id, code) = (link.link.link_id.clone(), link.link.code.clone());
     let slug = program.slug.to_string();
     let program = program.clone();
+    let key = key.clone();
     let result = db
         .write(move |conn| {
             let normalized = claim.email.normalized();
             let referrer = participants::find(conn, &participant_id)?;
-            if !self_referral_allowed && referrer.as_ref().is_some_and(|p| p.email_normalized == normalized) {
-                return Ok(ClaimOutcome::SelfReferral);
-            }
+            // The referrer's own address: a friendly word, not a lead —
+            // unless the program allows it.
+            let refers_self = program.config.fraud.self_referral == FraudAction::Reject
+                && referrer.as_ref().is_some_and(|p| p.email_normalized == normalized);
             if referrals::find_by_referee_email(conn, &program_id, &normalized)?.is_some() {
-                return Ok(ClaimOutcome::AlreadyReferred);
+                return Ok(if refers_self { ClaimOutcome::SelfReferral } else { ClaimOutcome::AlreadyReferred });
             }
             let id = nanoid::nanoid!();
-            let row = ReferralRow {
+            let mut row = ReferralRow {
                 id: id.clone(),
                 program_id,
                 participant_id,
@@ -84,9 +92,14 @@ pub async fn claim(
                 won_at: None,
                 created_at: now,
                 updated_at: now,
+                review: Review::Clear.as_str().into(),
+                review_reason: None,
+                referee_ip_hash: None,
             };
+            let screening = fraud::screen(conn, &key, &program.config.fraud, &mut row, referrer.as_ref(), &seen, now)?;
             referrals::insert(conn, &row)?;
             let mut outbox = Outbox::new();
+            fraud::keep(conn, &mut outbox, &slug, &row, &screening, now)?;
             let reached = Reached { referral: &row, from: None, to: Stage::Lead, amount: None };
             on_reached(conn, &mut outbox, &program.config, &reached, now)?;
             let note = ChangeNote {
@@ -97,7 +110,7 @@ pub async fn claim(
                 event_id: None,
             };
             queue_webhook(conn, &mut outbox, note, now)?;
-            Ok(ClaimOutcome::Created { referral_id: id })
+            Ok(if refers_self { ClaimOutcome::SelfReferral } else { ClaimOutcome::Created { referral_id: id } })
         })
         .await;
     match result {

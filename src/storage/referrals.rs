@@ -26,6 +26,12 @@ pub struct ReferralRow {
     pub won_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
+    /// `clear`, `flagged`, `held`, `approved` or `rejected`.
+    pub review: String,
+    /// What the participant reads about a held or rejected referral.
+    pub review_reason: Option<String>,
+    /// The referee's IP hash of the day they claimed or clicked.
+    pub referee_ip_hash: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ReferralRow) -> StorageResult<()> {
@@ -223,4 +229,86 @@ pub fn won_count(conn: &mut DbConnection, participant_id: &str) -> StorageResult
         .filter(referrals::stage.eq(crate::domain::program::Stage::Won.as_str()))
         .count()
         .get_result(conn)?)
+}
+
+/// Referrals of a participant created after `since`.
+pub fn count_for_participant_since(
+    conn: &mut DbConnection,
+    participant_id: &str,
+    since: PrimitiveDateTime,
+) -> StorageResult<i64> {
+    Ok(referrals::table
+        .filter(referrals::participant_id.eq(participant_id))
+        .filter(referrals::created_at.gt(since))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Referrals of a program from one IP hash (a hash holds its day).
+pub fn count_for_ip_hash(conn: &mut DbConnection, program_id: &str, ip_hash: &str) -> StorageResult<i64> {
+    Ok(referrals::table
+        .filter(referrals::program_id.eq(program_id))
+        .filter(referrals::referee_ip_hash.eq(ip_hash))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Sets a referral's review (and its stage, when given) if the review is
+/// one of `from`; false when another decision came first.
+pub fn set_review(
+    conn: &mut DbConnection,
+    id: &str,
+    from: &[&str],
+    review: &str,
+    reason: Option<&str>,
+    stage: Option<&str>,
+    now: PrimitiveDateTime,
+) -> StorageResult<bool> {
+    let target = referrals::table.find(id).filter(referrals::review.eq_any(from));
+    let set = (referrals::review.eq(review), referrals::review_reason.eq(reason), referrals::updated_at.eq(now));
+    let changed = match stage {
+        Some(stage) => diesel::update(target).set((set, referrals::stage.eq(stage))).execute(conn)?,
+        None => diesel::update(target).set(set).execute(conn)?,
+    };
+    Ok(changed == 1)
+}
+
+/// Referrals waiting for review, oldest first; of one program if given.
+pub fn held(
+    conn: &mut DbConnection,
+    program_id: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> StorageResult<Vec<ReferralRow>> {
+    let mut q = referrals::table.filter(referrals::review.eq("held")).into_boxed();
+    if let Some(program_id) = program_id {
+        q = q.filter(referrals::program_id.eq(program_id.to_string()));
+    }
+    Ok(q.order((referrals::created_at.asc(), referrals::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select(ReferralRow::as_select())
+        .load(conn)?)
+}
+
+/// How many referrals wait for review; of one program if given.
+pub fn held_count(conn: &mut DbConnection, program_id: Option<&str>) -> StorageResult<i64> {
+    let mut q = referrals::table.filter(referrals::review.eq("held")).into_boxed();
+    if let Some(program_id) = program_id {
+        q = q.filter(referrals::program_id.eq(program_id.to_string()));
+    }
+    Ok(q.count().get_result(conn)?)
+}
+
+/// (review, count) of a participant's referrals: their history for a
+/// reviewer.
+pub fn review_counts_for_participant(
+    conn: &mut DbConnection,
+    participant_id: &str,
+) -> StorageResult<Vec<(String, i64)>> {
+    Ok(referrals::table
+        .filter(referrals::participant_id.eq(participant_id))
+        .group_by(referrals::review)
+        .select((referrals::review, diesel::dsl::count_star()))
+        .load(conn)?)
 }

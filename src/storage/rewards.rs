@@ -43,6 +43,9 @@ pub struct RewardRow {
     pub clawback_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
+    /// Held for a review (pending until decided), or revoked by a
+    /// rejection (restored if the referral is reinstated).
+    pub review_hold: bool,
 }
 
 impl RewardRow {
@@ -169,7 +172,8 @@ pub fn release(
     reason: &str,
     now: PrimitiveDateTime,
 ) -> StorageResult<bool> {
-    let changed = diesel::update(rewards::table.find(id).filter(rewards::status.eq(RewardStatus::Pending.as_str())))
+    let held = rewards::table.find(id).filter(rewards::status.eq(RewardStatus::Pending.as_str()));
+    let changed = diesel::update(held.filter(rewards::review_hold.eq(false)))
         .set((
             rewards::status.eq(RewardStatus::Available.as_str()),
             rewards::reason.eq(reason),
@@ -279,7 +283,11 @@ pub fn due(
 ) -> StorageResult<Vec<RewardRow>> {
     let q = rewards::table.filter(rewards::status.eq(status.as_str())).into_boxed();
     let q = match status {
-        RewardStatus::Pending => q.filter(rewards::available_at.le(now)).order(rewards::available_at.asc()),
+        // A reward held for review waits for the reviewer, not the date.
+        RewardStatus::Pending => q
+            .filter(rewards::review_hold.eq(false))
+            .filter(rewards::available_at.le(now))
+            .order(rewards::available_at.asc()),
         _ => q.filter(rewards::choose_by.le(now)).order(rewards::choose_by.asc()),
     };
     Ok(q.limit(limit).select(RewardRow::as_select()).load(conn)?)
@@ -386,4 +394,59 @@ pub fn lock_program(conn: &mut DbConnection, program_id: &str) -> StorageResult<
         .set(programs::updated_at.eq(programs::updated_at))
         .execute(conn)?;
     Ok(())
+}
+
+/// Ends the review hold of a pending reward; false if it had none.
+pub fn end_review_hold(conn: &mut DbConnection, id: &str, reason: &str, now: PrimitiveDateTime) -> StorageResult<bool> {
+    let target = rewards::table
+        .find(id)
+        .filter(rewards::status.eq(RewardStatus::Pending.as_str()))
+        .filter(rewards::review_hold.eq(true));
+    let changed = diesel::update(target)
+        .set((rewards::review_hold.eq(false), rewards::reason.eq(reason), rewards::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Revokes a reward not yet chosen because its referral was rejected,
+/// marked so that a reinstatement restores it.
+pub fn revoke_for_review(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: &str,
+    now: PrimitiveDateTime,
+) -> StorageResult<bool> {
+    let from = [RewardStatus::Pending.as_str(), RewardStatus::Available.as_str()];
+    let changed = diesel::update(rewards::table.find(id).filter(rewards::status.eq_any(from)))
+        .set((
+            rewards::status.eq(RewardStatus::Revoked.as_str()),
+            rewards::review_hold.eq(true),
+            rewards::reason.eq(reason),
+            rewards::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Puts a reward revoked by a rejection back on hold (pending until its
+/// date) once the referral is reinstated; false if it was not one.
+pub fn restore_after_review(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: &str,
+    now: PrimitiveDateTime,
+) -> StorageResult<bool> {
+    let target = rewards::table
+        .find(id)
+        .filter(rewards::status.eq(RewardStatus::Revoked.as_str()))
+        .filter(rewards::review_hold.eq(true));
+    let changed = diesel::update(target)
+        .set((
+            rewards::status.eq(RewardStatus::Pending.as_str()),
+            rewards::review_hold.eq(false),
+            rewards::reason.eq(reason),
+            rewards::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
 }

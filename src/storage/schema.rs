@@ -159,6 +159,9 @@ diesel::table! {
         won_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        review -> Text,
+        review_reason -> Nullable<Text>,
+        referee_ip_hash -> Nullable<Text>,
     }
 }
 
@@ -268,6 +271,7 @@ diesel::table! {
         clawback_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        review_hold -> Bool,
     }
 }
 
@@ -294,6 +298,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    fraud_findings (id) {
+        id -> Text,
+        referral_id -> Text,
+        check_name -> Text,
+        action -> Text,
+        evidence -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fraud_decisions (id) {
+        id -> Text,
+        referral_id -> Text,
+        decision -> Text,
+        reason_code -> Text,
+        note -> Text,
+        actor -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fraud_lists (kind, value) {
+        kind -> Text,
+        value -> Text,
+        note -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    participant_devices (participant_id, device_hash) {
+        participant_id -> Text,
+        device_hash -> Text,
+        first_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    participant_visits (participant_id, day, ip_hash, user_agent_hash) {
+        participant_id -> Text,
+        day -> Text,
+        ip_hash -> Text,
+        user_agent_hash -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(participants -> programs (program_id));
 diesel::joinable!(links -> participants (participant_id));
 diesel::joinable!(links -> programs (program_id));
@@ -305,6 +360,8 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(rewards -> participants (participant_id));
 diesel::joinable!(rewards -> programs (program_id));
 diesel::joinable!(reward_entries -> rewards (reward_id));
+diesel::joinable!(fraud_findings -> referrals (referral_id));
+diesel::joinable!(fraud_decisions -> referrals (referral_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     programs,
@@ -322,5 +379,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_attempts,
     rewards,
     reward_entries,
-    coupon_codes
+    coupon_codes,
+    fraud_findings,
+    fraud_decisions,
+    fraud_lists,
+    participant_devices,
+    participant_visits
 );

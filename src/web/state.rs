@@ -62,7 +62,7 @@ impl AppState {
             settings.allow_private_webhooks,
             doorbell.clone(),
         );
-        let events = EventWriter::start(db.clone(), doorbell)?;
+        let events = EventWriter::start(db.clone(), doorbell, keys.ip.clone())?;
         Ok(Self {
             events,
             webhooks,

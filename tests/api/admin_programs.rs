@@ -386,6 +386,9 @@ fn referral(id: &str, program_id: &str, participant_id: &str, stage: &str, at: P
         won_at: None,
         created_at: at,
         updated_at: at,
+        review: "clear".into(),
+        review_reason: None,
+        referee_ip_hash: None,
     }
 }
 

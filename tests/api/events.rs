@@ -146,7 +146,7 @@ async fn an_earlier_stage_changes_nothing_and_a_refund_ends_a_won_referral() {
 }
 
 #[actix_web::test]
-async fn a_participant_cannot_be_their_own_referee() {
+async fn a_participant_reported_as_their_own_referee_is_kept_as_rejected() {
     let app = spawn_app().await;
     let key = key(&app).await;
     let program = create_program(&app, json!({})).await;
@@ -157,7 +157,9 @@ async fn a_participant_cannot_be_their_own_referee() {
         json!({"id": "s", "type": "won", "program": "acme", "code": code, "referee": {"email": "JANE@example.com"}}),
     )
     .await;
-    assert_eq!(body["attributed"], false);
+    assert_eq!((body["attributed"].as_bool(), body["stage"].as_str()), (Some(true), Some("rejected")), "{body}");
+    let row = referral(&app, body["referral_id"].as_str().unwrap()).await;
+    assert_eq!(row.review, "rejected");
 }
 
 #[actix_web::test]

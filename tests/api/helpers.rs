@@ -279,6 +279,13 @@ pub fn location(resp: &reqwest::Response) -> String {
 pub const BROWSER_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
 
 /// A program `acme` with destination `https://acme.example/signup`.
+/// Fraud settings whose velocity limits a test's burst of referrals from
+/// one participant (or one address) does not reach.
+pub fn no_velocity_limits() -> serde_json::Value {
+    serde_json::json!({"velocity": {"per_participant_per_hour": 100000, "per_participant_per_day": 100000,
+                                     "per_ip_per_day": 100000}})
+}
+
 pub async fn create_program(app: &TestApp, extra: serde_json::Value) -> goodword::services::programs::Program {
     let mut config = serde_json::json!({
         "name": "Acme friends",

@@ -76,7 +76,14 @@ async fn a_participant_cannot_refer_themselves() {
     let resp = claim(&app, &client, "JaneDoe+again@googlemail.com", "Jane").await;
     assert_eq!(resp.status(), 200);
     assert!(resp.text().await.unwrap().contains("This is your own invitation"));
-    assert!(goodword::services::referrals::for_participant(&app.state.db, &jane).await.unwrap().is_empty());
+    // Kept as data: rejected, with words for the portal that name no check.
+    let kept = goodword::services::referrals::for_participant(&app.state.db, &jane).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].stage.as_str(), kept[0].review.as_str()), ("rejected", "rejected"));
+    assert_eq!(kept[0].review_reason.as_deref(), Some(goodword::domain::review::ALREADY_HAD_ACCOUNT));
+    // A second try gets the same friendly page, not a redirect.
+    let again = claim(&app, &client, "jane.doe@gmail.com", "Jane").await;
+    assert_eq!(again.status(), 200);
 }
 
 #[actix_web::test]

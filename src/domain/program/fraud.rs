@@ -12,6 +12,17 @@ pub enum FraudAction {
     Reject,
 }
 
+impl FraudAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FraudAction::Allow => "allow",
+            FraudAction::Flag => "flag",
+            FraudAction::Hold => "hold",
+            FraudAction::Reject => "reject",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Velocity {

@@ -15,7 +15,7 @@
 //! loader runs at low CPU priority by default, so under a burst redirects
 //! win the processor and loading catches up when the burst is over.
 
-mod ip_hash;
+pub mod ip_hash;
 mod journal;
 mod loader;
 

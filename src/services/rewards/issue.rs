@@ -5,6 +5,7 @@
 use time::{Date, Month, PrimitiveDateTime, Time};
 
 use crate::domain::program::{Beneficiary, ProgramConfig, RewardRule, RewardTrigger, Stage};
+use crate::domain::review::{Review, UNDER_REVIEW};
 use crate::domain::reward::{
     RewardStatus, Timing, Usage, check_caps, dedupe_key, meets_min_amount, menu_value, reason, stage_rules_earned,
     tier_rules_reached,
@@ -36,10 +37,12 @@ pub fn on_reached(
     reached: &Reached<'_>,
     now: PrimitiveDateTime,
 ) -> StorageResult<Vec<String>> {
-    if config.rewards.is_empty() {
+    let referral = reached.referral;
+    // A rejected referral earns nothing (a reinstatement issues what it
+    // would have earned).
+    if config.rewards.is_empty() || referral.review == Review::Rejected.as_str() {
         return Ok(Vec::new());
     }
-    let referral = reached.referral;
     let mut earned: Vec<(&RewardRule, Option<i32>)> =
         stage_rules_earned(&config.rewards, reached.from, reached.to).into_iter().map(|r| (r, None)).collect();
     let newly_won = reached.to == Stage::Won && reached.from != Some(Stage::Won);
@@ -99,8 +102,12 @@ fn issue(
         _ => Usage::default(),
     };
     let timing = Timing::for_rule(rule, now);
+    // A referral held for review holds its rewards until a reviewer
+    // decides, whatever the rule's own hold.
+    let review_hold = referral.review == Review::Held.as_str();
     let (status, why) = match check_caps(&config.caps, participant_usage, program_usage, value) {
         Err(hit) => (RewardStatus::Capped, reason::capped(&hit)),
+        Ok(()) if review_hold => (RewardStatus::Pending, UNDER_REVIEW.to_string()),
         Ok(()) => match timing.initial_status(now) {
             RewardStatus::Pending => (RewardStatus::Pending, reason::held(timing.available_at)),
             status => (status, reason::available(timing.choose_by)),
@@ -145,6 +152,7 @@ fn issue(
         clawback_at: None,
         created_at: now,
         updated_at: now,
+        review_hold: review_hold && status == RewardStatus::Pending,
     };
     rewards::insert(conn, &row)?;
     let earned = match tier {

@@ -12,13 +12,16 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::EmailAddress;
+use crate::domain::click_id;
 use crate::domain::destination::{parse_destination, with_attribution};
 use crate::domain::people::first_name;
 use crate::domain::program::ProgramStatus;
+use crate::services::fraud::{Seen, SeenClick};
 use crate::services::link_cache::CachedLink;
 use crate::services::links;
 use crate::services::programs::{self, Program};
 use crate::services::referrals::{self, Claim, ClaimOutcome};
+use crate::web::client_ip::client_ip;
 use crate::web::csrf::CsrfForm;
 use crate::web::error::{AppError, AppResult};
 use crate::web::forms::FormErrors;
@@ -26,8 +29,8 @@ use crate::web::middleware::CSP;
 use crate::web::page::PageCtx;
 use crate::web::state::AppState;
 
-use super::not_found;
 use super::redirect::{REF_COOKIE, parse_ref_cookie};
+use super::{device, not_found};
 
 #[derive(Template)]
 #[template(path = "participant/landing.html")]
@@ -192,11 +195,24 @@ pub async fn claim(
     let destination = parse_destination(&program.config.destination_url, &program.config.allowed_hosts)
         .map_err(|e| AppError::Internal(format!("program {} destination: {e}", program.slug)))?;
     let now = state.clock.now_utc();
+    let seen = Seen {
+        ip: client_ip(&req, &state.settings.trusted_proxies),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        device: device::from_request(&req),
+        // The click may not be loaded yet; its id holds its time.
+        click: click_id::time_of(&click_id).map(|at| SeenClick {
+            at,
+            ip_hash: String::new(),
+            user_agent: String::new(),
+        }),
+    };
     let outcome = referrals::claim(
         &state.db,
         state.webhooks.doorbell(),
+        &state.keys.ip,
         &link,
         Claim { email, name, click_id: Some(click_id.clone()) },
+        seen,
         now,
     )
     .await?;

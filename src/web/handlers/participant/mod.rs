@@ -1,6 +1,7 @@
 //! The public pages participants and referees see: the short link, the
 //! landing page and the participant portal.
 
+pub mod device;
 pub mod landing;
 pub mod portal;
 pub mod portal_rewards;

@@ -4,7 +4,7 @@
 //! earned with their menus ([`super::portal_rewards`]).
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
 use crate::domain::people::{first_name, mask_name};
@@ -14,16 +14,18 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 
+use crate::services::fraud::visits::{self, OwnVisit};
 use crate::services::participants::Participant;
 use crate::services::{participants, programs, referrals, rewards};
+use crate::web::client_ip::client_ip;
 use crate::web::error::AppResult;
 use crate::web::format::datetime;
 use crate::web::page::PageCtx;
 use crate::web::qr::QrSvg;
 use crate::web::state::AppState;
 
-use super::not_found;
 use super::portal_rewards::{Notice, RewardView, views};
+use super::{device, not_found};
 
 struct StageCount {
     label: &'static str,
@@ -34,6 +36,8 @@ struct ReferralView {
     name: String,
     stage: String,
     since: String,
+    /// Why it is held or was not accepted, in plain words.
+    note: Option<String>,
     /// The four stages in order, each reached or not; empty when the
     /// referral ended (refunded or not accepted).
     steps: Vec<StepView>,
@@ -123,11 +127,33 @@ fn reward_lines(config: &ProgramConfig, won: u32) -> Vec<RewardLine> {
 }
 
 #[get("/p/{token}")]
-pub async fn show(token: web::Path<String>, state: web::Data<AppState>, ctx: PageCtx) -> AppResult<HttpResponse> {
+pub async fn show(
+    req: HttpRequest,
+    token: web::Path<String>,
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+) -> AppResult<HttpResponse> {
     let Some(participant) = participants::by_portal_token(&state.db, &token).await? else {
         return not_found("This portal link is not valid any more. Ask for a new one.");
     };
-    render_portal(&state, &ctx, &token, participant, None, StatusCode::OK).await
+    // The participant's own browser: what the fraud checks compare a
+    // referee's device, address and browser with.
+    let (device_id, new_cookie) = device::ensure(&req, state.settings.https());
+    let visit = OwnVisit {
+        participant_id: participant.row.id.clone(),
+        device: device_id,
+        ip: client_ip(&req, &state.settings.trusted_proxies),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+    };
+    if let Err(e) = visits::record(&state.db, &state.keys.ip, visit, state.clock.now_utc()).await {
+        // The portal still shows; only a later check lacks this visit.
+        tracing::warn!(error = %e, "a participant's visit could not be recorded");
+    }
+    let mut resp = render_portal(&state, &ctx, &token, participant, None, StatusCode::OK).await?;
+    if let Some(cookie) = new_cookie {
+        resp.add_cookie(&cookie).map_err(|e| crate::web::error::AppError::Internal(e.to_string()))?;
+    }
+    Ok(resp)
 }
 
 /// The portal of `participant`, with `notice` beside one of its rewards.
@@ -188,8 +214,13 @@ pub(super) async fn render_portal(
             .into_iter()
             .map(|r| ReferralView {
                 name: mask_name(&r.referee_name),
-                stage: Stage::parse(&r.stage).map(stage_label).unwrap_or("Closed").to_string(),
+                stage: match r.stage.as_str() {
+                    "rejected" => "Not eligible",
+                    other => Stage::parse(other).map(stage_label).unwrap_or("Closed"),
+                }
+                .to_string(),
                 since: datetime(&r.created_at),
+                note: r.review_reason.clone(),
                 steps: steps(&r.stage),
             })
             .collect(),

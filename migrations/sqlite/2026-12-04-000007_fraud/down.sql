@@ -1,0 +1,11 @@
+DROP TABLE participant_visits;
+DROP TABLE participant_devices;
+DROP TABLE fraud_lists;
+DROP TABLE fraud_decisions;
+DROP TABLE fraud_findings;
+ALTER TABLE rewards DROP COLUMN review_hold;
+DROP INDEX referrals_program_ip;
+DROP INDEX referrals_review;
+ALTER TABLE referrals DROP COLUMN referee_ip_hash;
+ALTER TABLE referrals DROP COLUMN review_reason;
+ALTER TABLE referrals DROP COLUMN review;
