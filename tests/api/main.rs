@@ -13,6 +13,7 @@ mod cli;
 mod click_journal;
 mod csrf;
 mod events;
+mod fraud;
 mod landing;
 mod login;
 mod operations;
