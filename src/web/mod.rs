@@ -98,6 +98,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::coupons::show)
         .service(admin::coupons::upload)
         .service(admin::reward_rules::resource())
+        .service(admin::fraud_settings::show)
+        .service(admin::fraud_settings::save)
         // -- participant pages (redirect, landing, portal) --
         .service(participant::landing::show)
         .service(participant::landing::claim)

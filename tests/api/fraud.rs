@@ -458,3 +458,58 @@ async fn a_check_that_fires_tells_the_business_by_a_fraud_flagged_webhook() {
     assert_eq!(data["checks"][0]["check"], "disposable_email");
     assert_eq!(data["referral_id"], referral_of(&app, "temp@mailinator.com").await.id);
 }
+
+/// Posts the fraud settings form of program `acme` with `changes` over
+/// what the page shows.
+async fn save_fraud_settings(app: &TestApp, changes: &[(&str, &str)]) -> reqwest::Response {
+    let html = app.get("/admin/programs/acme/fraud").await.text().await.unwrap();
+    let version = extract(&html, "name=\"version\" value=\"", "\"").expect("the form's version");
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("version", &version),
+        ("self_referral", "reject"),
+        ("same_device", "reject"),
+        ("same_ip", "hold"),
+        ("disposable_email", "hold"),
+        ("velocity.action", "hold"),
+        ("velocity.per_participant_per_hour", "5"),
+        ("velocity.per_participant_per_day", "20"),
+        ("velocity.per_ip_per_day", "3"),
+        ("min_seconds_click_to_lead", "3"),
+    ];
+    for (name, value) in changes {
+        fields.retain(|(n, _)| n != name);
+        fields.push((name, value));
+    }
+    let page = "/admin/programs/acme/fraud";
+    app.submit(&app.client, page, page, &fields).await
+}
+
+#[actix_web::test]
+async fn the_admin_sets_each_checks_action_and_a_bad_limit_is_named_beside_its_field() {
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+
+    let resp =
+        save_fraud_settings(&app, &[("velocity.per_ip_per_day", "lots"), ("min_seconds_click_to_lead", "7200")]).await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("id=\"velocity-per_ip_per_day-error\">enter a whole number<"), "beside the field");
+    assert!(html.contains("value=\"lots\""), "what was typed is kept");
+
+    let resp =
+        save_fraud_settings(&app, &[("disposable_email", "reject"), ("min_seconds_click_to_lead", "9999")]).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("id=\"min_seconds_click_to_lead-error\">use 0 to 3600 seconds<"));
+
+    let resp = save_fraud_settings(&app, &[("disposable_email", "reject")]).await;
+    assert_eq!(resp.status(), 303);
+    let saved = goodword::services::programs::get(&app.state.db, "acme").await.unwrap().unwrap();
+    assert_eq!(saved.config.fraud.disposable_email.as_str(), "reject");
+    assert_eq!(saved.config.landing.headline, program.config.landing.headline, "the rest is kept");
+    claim_after_a_while(&app, &visitor(), &code, "temp@mailinator.com").await;
+    assert_eq!(referral_of(&app, "temp@mailinator.com").await.stage, "rejected");
+    let audit = goodword::services::audit::recent(&app.state.db, 5).await.unwrap();
+    assert!(audit.iter().any(|a| a.action.starts_with("program.") && a.actor == "owner@example.com"), "{audit:?}");
+}
