@@ -47,7 +47,7 @@ for friend in bob ann cem; do
   # The friend opens the link from WhatsApp: a counted click and the cookie gw_ref={code}.{click_id}.
   CLICK=$(curl -sS -o /dev/null -D - -A 'Mozilla/5.0 (iPhone) Safari/604.1' "$LINK?c=whatsapp" \
     | tr -d '\r' | grep -i '^set-cookie: gw_ref=' | sed -E 's/^[^=]*=[^.]*\.([^;]*);.*/\1/')
-  sleep 1.5   # a click reaches the database from the click journal in about a second
+  sleep 3.5   # a person takes a few seconds to sign up (sooner is held as too fast); the click is loaded by then
   REFEREE="\"referee\": {\"email\": \"$friend@example.org\", \"external_id\": \"crm-9$n\"}"
   api POST /api/v1/events "{\"id\": \"$friend-1\", \"type\": \"lead\", \"program\": \"acme\", \"click_id\": \"$CLICK\", \"code\": \"$CODE\", $REFEREE}" >/dev/null
   api POST /api/v1/events "{\"id\": \"$friend-2\", \"type\": \"qualified\", \"program\": \"acme\", $REFEREE}" >/dev/null

@@ -55,6 +55,10 @@ class Receiver(BaseHTTPRequestHandler):
             chosen = f", chose {data['chosen']['label']}" if data.get("chosen") else ""
             print(f"{event['type']}: {data.get('to')} reward {data.get('id')} ({data.get('rule_id')}) "
                   f"is {data.get('status')}{chosen}{again}", flush=True)
+        elif event["type"] == "fraud.flagged":
+            checks = "; ".join(f"{c['check']} ({c['action']}): {c['evidence']}" for c in data["checks"])
+            print(f"{event['type']}: referral {data.get('referral_id')} {data.get('action')}: {checks}{again}",
+                  flush=True)
         else:
             print(f"{event['type']}: referral {data.get('id')} is at {data.get('stage')}{again}", flush=True)
         self.send_response(204)
