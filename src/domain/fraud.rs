@@ -59,7 +59,8 @@ pub struct SameIp {
     pub same_user_agent: bool,
 }
 
-/// Earlier referrals in the velocity windows (this one not counted).
+/// Earlier referrals in the velocity windows (this one not counted),
+/// counted up to each window's limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Recent {
     pub participant_last_hour: u32,
@@ -136,7 +137,7 @@ pub fn evaluate(settings: &FraudSettings, signals: &Signals) -> Vec<Finding> {
     ];
     for (earlier, limit, what) in over {
         if limit > 0 && earlier >= limit {
-            add(Check::Velocity, v.action, format!("{} {what}, over the limit of {limit}", earlier + 1));
+            add(Check::Velocity, v.action, format!("over the limit of {limit} {what}"));
         }
     }
     if let Some(seconds) = signals.seconds_click_to_lead
@@ -226,7 +227,7 @@ mod tests {
         assert!(evaluate(&settings, &at(4)).is_empty(), "the 5th referral of the hour is fine");
         let found = evaluate(&settings, &at(5));
         assert_eq!(checks(&found), [(Check::Velocity, FraudAction::Hold)]);
-        assert_eq!(found[0].evidence, "6 referrals by this participant in the last hour, over the limit of 5");
+        assert_eq!(found[0].evidence, "over the limit of 5 referrals by this participant in the last hour");
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub fn screen(
     now: PrimitiveDateTime,
 ) -> StorageResult<Screening> {
     row.referee_ip_hash = signals::referee_ip_hash(conn, key, seen, now)?;
-    let found = signals::gather(conn, key, row, referrer, seen, now)?;
+    let found = signals::gather(conn, key, settings, row, referrer, seen, now)?;
     let findings = fraud::evaluate(settings, &found);
     let decision = fraud::decision(&findings);
     let review = match decision {

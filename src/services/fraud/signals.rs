@@ -10,6 +10,7 @@ use time::{Duration, PrimitiveDateTime};
 use crate::crypto::{SigningKey, sha256_hex};
 use crate::domain::disposable::DisposableDomains;
 use crate::domain::fraud::{Recent, SameIp, Signals};
+use crate::domain::program::FraudSettings;
 use crate::domain::review::{FraudList, domain_and_parents, parse_network};
 use crate::services::clicks::ip_hash::hash_ip;
 use crate::storage::fraud::{self, VisitRow};
@@ -83,6 +84,7 @@ pub fn referee_ip_hash(
 pub fn gather(
     conn: &mut DbConnection,
     key: &SigningKey,
+    settings: &FraudSettings,
     row: &ReferralRow,
     referrer: Option<&ParticipantRow>,
     seen: &Seen,
@@ -99,14 +101,19 @@ pub fn gather(
     if let Some(domain) = domain {
         signals.disposable_domain = disposable(conn, domain)?.then(|| domain.to_string());
     }
-    let participant_since = |conn: &mut DbConnection, d| {
-        referrals::count_for_participant_since(conn, &row.participant_id, now - d).map(saturate)
+    // Counted only up to the limit: whether it is reached is the question.
+    let velocity = &settings.velocity;
+    let participant_since = |conn: &mut DbConnection, d, limit: u32| {
+        referrals::count_for_participant_since(conn, &row.participant_id, now - d, i64::from(limit)).map(saturate)
     };
     signals.recent = Recent {
-        participant_last_hour: participant_since(conn, Duration::hours(1))?,
-        participant_last_day: participant_since(conn, Duration::days(1))?,
+        participant_last_hour: participant_since(conn, Duration::hours(1), velocity.per_participant_per_hour)?,
+        participant_last_day: participant_since(conn, Duration::days(1), velocity.per_participant_per_day)?,
         ip_last_day: match &row.referee_ip_hash {
-            Some(hash) => saturate(referrals::count_for_ip_hash(conn, &row.program_id, hash)?),
+            Some(hash) => {
+                let cap = i64::from(velocity.per_ip_per_day);
+                saturate(referrals::count_for_ip_hash(conn, &row.program_id, hash, cap)?)
+            }
             None => 0,
         },
     };
