@@ -13,8 +13,11 @@
 #        each event also writes an outbox row; the receiver is
 #        examples/webhook_receiver.py), BENCH_REWARDS=1 (the program has a
 #        double-sided reward at lead, so each event also issues two rewards
-#        with their ledger entries and cap counts), BENCH_KEEP=1 (keep the
-#        temporary folder).
+#        with their ledger entries and cap counts), BENCH_FRAUD=defaults (the
+#        program keeps the default velocity limits, so every referral after
+#        Jane's fifth of the hour is held and stores its finding: a flood;
+#        otherwise the limits are out of reach and the checks run without
+#        firing), BENCH_KEEP=1 (keep the temporary folder).
 
 set -euo pipefail
 
@@ -72,9 +75,11 @@ for _ in $(seq 1 100); do
 done
 
 api() { curl -sf -X "$1" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$BASE$2" -d "$3"; }
-PROGRAM='{"name": "Bench", "destination_url": "https://bench.example/"}'
+FRAUD='"fraud": {"velocity": {"per_participant_per_hour": 100000, "per_participant_per_day": 100000, "per_ip_per_day": 100000}}'
+if [ "${BENCH_FRAUD:-}" = "defaults" ]; then FRAUD='"fraud": {}'; fi
+PROGRAM="{\"name\": \"Bench\", \"destination_url\": \"https://bench.example/\", $FRAUD}"
 if [ "${BENCH_REWARDS:-0}" = "1" ]; then
-    PROGRAM='{"name": "Bench", "destination_url": "https://bench.example/",
+    PROGRAM='{"name": "Bench", "destination_url": "https://bench.example/", '"$FRAUD"',
       "caps": {"per_participant_per_year": {"count": null, "amount": null}},
       "rewards": [
         {"id": "friend", "when": {"stage": "lead"}, "to": "referee",
