@@ -1,5 +1,6 @@
 //! `goodword demo`: a demo program with participants, clicks over the last
-//! month and referrals, so that a newcomer sees a living dashboard at once.
+//! month and referrals (two of them waiting in the review queue, one
+//! rejected), so that a newcomer sees a living dashboard at once.
 //! Running it again adds nothing twice: participants are enrolled
 //! idempotently and activity is added only to a program without any.
 
@@ -10,8 +11,10 @@ use time::{Duration, PrimitiveDateTime};
 use crate::crypto::Keys;
 use crate::domain::ProgramSlug;
 use crate::domain::program::{Stage, parse_config};
+use crate::domain::review::{NOT_IN_TERMS, UNDER_REVIEW};
 use crate::storage::Db;
 use crate::storage::clicks::{self, ClickRow};
+use crate::storage::fraud::FindingRow;
 use crate::storage::referrals::{self, ReferralRow};
 
 use super::participants::{self, EnrolInput};
@@ -20,6 +23,39 @@ use super::rewards::issue::{Reached, on_reached};
 use super::rewards::lifecycle;
 use super::webhooks::{Doorbell, Outbox};
 use super::{ServiceError, ServiceResult};
+
+/// Referrals the checks stopped, for the review queue: (email, name,
+/// review, stage, check, action, evidence).
+type Suspicious = (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
+const SUSPICIOUS: [Suspicious; 3] = [
+    (
+        "deal.hunter@mailinator.com",
+        "Deal Hunter",
+        "held",
+        "lead",
+        "disposable_email",
+        "hold",
+        "mailinator.com is a disposable email domain",
+    ),
+    (
+        "quick.signup@example.net",
+        "Quinn Quick",
+        "held",
+        "lead",
+        "too_fast",
+        "hold",
+        "claimed 1 s after the click, faster than 3 s",
+    ),
+    (
+        "spam@spam.example",
+        "Sam Spam",
+        "rejected",
+        "rejected",
+        "blocklist",
+        "reject",
+        "on the blocklist: the domain spam.example",
+    ),
+];
 
 const PEOPLE: [(&str, &str); 12] = [
     ("Ana García", "ana.garcia"),
@@ -157,6 +193,43 @@ pub async fn seed(db: &Db, keys: &Keys, now: PrimitiveDateTime) -> ServiceResult
                     on_reached(conn, &mut Outbox::new(), &config, &reached, on)?;
                     friend += 1;
                 }
+            }
+        }
+        if let Some((participant_id, link_id, code)) = links.first() {
+            let at = now - Duration::hours(20);
+            for (n, (email, name, review, stage, check, action, evidence)) in SUSPICIOUS.iter().enumerate() {
+                let referral = ReferralRow {
+                    id: nanoid::nanoid!(),
+                    program_id: program_id.clone(),
+                    participant_id: participant_id.clone(),
+                    link_id: Some(link_id.clone()),
+                    click_id: None,
+                    code: code.clone(),
+                    referee_email: Some(email.to_string()),
+                    referee_email_normalized: Some(email.to_string()),
+                    referee_name: name.to_string(),
+                    referee_external_id: None,
+                    stage: stage.to_string(),
+                    lead_at: Some(at + Duration::minutes(n as i64)),
+                    qualified_at: None,
+                    opportunity_at: None,
+                    won_at: None,
+                    created_at: at + Duration::minutes(n as i64),
+                    updated_at: at + Duration::minutes(n as i64),
+                    review: review.to_string(),
+                    review_reason: Some(if *review == "held" { UNDER_REVIEW } else { NOT_IN_TERMS }.to_string()),
+                    referee_ip_hash: None,
+                };
+                referrals::insert(conn, &referral)?;
+                let finding = FindingRow {
+                    id: crate::domain::click_id::click_id_at(referral.created_at, rng.random()),
+                    referral_id: referral.id.clone(),
+                    check_name: check.to_string(),
+                    action: action.to_string(),
+                    evidence: evidence.to_string(),
+                    created_at: referral.created_at,
+                };
+                crate::storage::fraud::insert_findings(conn, &[finding])?;
             }
         }
         clicks::insert_batch(conn, &rows)

@@ -655,4 +655,6 @@ async fn the_demo_issues_rewards_on_both_sides_and_seeds_them_once() {
     assert_eq!(all_rewards(&app).await.len(), first.len(), "a second run adds nothing");
     let portal = app.get(&format!("/p/{}", demo.portal_token)).await;
     assert_eq!(portal.status(), 200);
+    let waiting = goodword::services::fraud::review::waiting(&app.state.db).await.unwrap();
+    assert_eq!(waiting, 2, "two referrals wait in the review queue, once");
 }
