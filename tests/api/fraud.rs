@@ -513,3 +513,29 @@ async fn the_admin_sets_each_checks_action_and_a_bad_limit_is_named_beside_its_f
     let audit = goodword::services::audit::recent(&app.state.db, 5).await.unwrap();
     assert!(audit.iter().any(|a| a.action.starts_with("program.") && a.actor == "owner@example.com"), "{audit:?}");
 }
+
+#[actix_web::test]
+async fn the_dashboard_says_how_many_referrals_wait_and_an_early_release_defers_to_the_review() {
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let program = create_program(&app, json!({"rewards": lead_reward()})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    claim_after_a_while(&app, &visitor(), &code, "held@mailinator.com").await;
+    let html = app.get("/admin").await.text().await.unwrap();
+    assert!(html.contains("1 referral waits for review"), "the dashboard tells");
+    let row = referral_of(&app, "held@mailinator.com").await;
+    let reward = rewards_of(&app, &row.id).await.remove(0);
+    let doorbell = app.state.webhooks.doorbell();
+    let early = goodword::services::rewards::lifecycle::approve_early(
+        &app.state.db,
+        doorbell,
+        &reward.id,
+        "owner@example.com".into(),
+        app.state.clock.now_utc(),
+    )
+    .await;
+    match early {
+        Err(goodword::services::ServiceError::Conflict(why)) => assert!(why.contains("review queue"), "{why}"),
+        other => panic!("an early release must wait for the review: {other:?}"),
+    }
+}

@@ -250,6 +250,11 @@ pub async fn approve_early(
     let id = id.to_string();
     write_step(db, doorbell, move |conn, outbox| {
         let reward = rewards::find(conn, &id)?.ok_or(ServiceError::NotFound("reward"))?;
+        if reward.review_hold && reward.status() == Some(RewardStatus::Pending) {
+            return Err(ServiceError::Conflict(
+                "this reward waits for the review of its referral: approve the referral in the review queue".into(),
+            ));
+        }
         let choose_by = now + Duration::days(i64::from(reward.choose_within_days));
         let why = reason::approved_early(choose_by);
         if !rewards::release(conn, &id, choose_by, &why, now)? {

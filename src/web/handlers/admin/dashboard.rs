@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, get, web};
 use askama::Template;
 
 use crate::domain::Permission;
+use crate::services::fraud::review;
 use crate::services::{accounts, api_keys, audit, programs, stats};
 use crate::web::auth::CurrentAdmin;
 use crate::web::error::AppResult;
@@ -28,6 +29,9 @@ struct DashboardPage {
     recent: Vec<AuditView>,
     programs: Vec<ProgramRow>,
     can_manage: bool,
+    /// Referrals waiting in the review queue.
+    waiting_review: i64,
+    can_review: bool,
 }
 
 struct ProgramRow {
@@ -70,6 +74,8 @@ pub async fn show(state: web::Data<AppState>, ctx: PageCtx, admin: CurrentAdmin)
         can_manage_users: admin.user.role.can(Permission::ManageUsers),
         can_manage_keys: admin.user.role.can(Permission::ManageApiKeys),
         can_manage: admin.user.role.can(Permission::Manage),
+        waiting_review: review::waiting(&state.db).await?,
+        can_review: admin.user.role.can(Permission::Review),
         programs,
         recent: recent.into_iter().map(AuditView::from).collect(),
     };
