@@ -51,6 +51,10 @@ pub struct Keys {
     pub webhook: SigningKey,
     /// Signs the addresses of referees' reward pages.
     pub reward_page: SigningKey,
+    /// Derives sign-in link tokens from their rows' ids.
+    pub sign_in: SigningKey,
+    /// Signs unsubscribe links.
+    pub unsubscribe: SigningKey,
 }
 
 impl Keys {
@@ -63,6 +67,8 @@ impl Keys {
             ip: root.derive("ip-hash"),
             webhook: root.derive("webhook-secret"),
             reward_page: root.derive("reward-page"),
+            sign_in: root.derive("sign-in-link"),
+            unsubscribe: root.derive("unsubscribe"),
         }
     }
 }

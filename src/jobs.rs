@@ -17,8 +17,9 @@ const REWARD_CLOCK_EVERY: Duration = Duration::from_secs(60);
 const WEBHOOK_HISTORY: time::Duration = time::Duration::days(30);
 
 /// Deletes expired admin sessions, finished webhook deliveries older
-/// than 30 days and participant visits whose IP salt is gone, and forgets
-/// idle rate-limit state, every ten minutes.
+/// than 30 days and participant visits whose IP salt is gone, queues the
+/// day's review digest when referrals wait, and forgets idle rate-limit
+/// state, every ten minutes.
 /// Safe on several servers: the deletes are idempotent.
 pub fn spawn_housekeeping(state: web::Data<AppState>) -> actix_web::rt::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
@@ -41,6 +42,11 @@ pub fn spawn_housekeeping(state: web::Data<AppState>) -> actix_web::rt::task::Jo
                 Ok(n) if n > 0 => tracing::debug!(removed = n, "old webhook deliveries deleted"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook history cleanup failed"),
+            }
+            match crate::services::email::queue_review_digests(&state.db, now).await {
+                Ok(n) if n > 0 => tracing::info!(queued = n, "review digests queued"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "review digests could not be queued"),
             }
             match crate::services::fraud::visits::forget_old(&state.db, now).await {
                 Ok(n) if n > 0 => tracing::debug!(removed = n, "participant visits past their salt deleted"),

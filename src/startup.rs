@@ -127,7 +127,11 @@ impl Application {
         // A delivery cut short here is sent again by the next server to
         // see its lease end (at least once, with the same webhook-id).
         let webhooks = actix_web::rt::spawn(self.state.webhooks.clone().run());
+        // An email cut short is leased; another run sends it when the
+        // lease ends.
+        let emails = self.state.emails.clone().spawn();
         let result = self.server.await;
+        emails.abort();
         housekeeping.abort();
         reward_clock.abort();
         webhooks.abort();

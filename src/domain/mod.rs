@@ -10,6 +10,7 @@ pub mod csv_import;
 pub mod destination;
 pub mod disposable;
 pub mod email;
+pub mod email_kind;
 pub mod field_error;
 pub mod fraud;
 pub mod password;

@@ -10,6 +10,7 @@ use crate::crypto::SigningKey;
 
 use crate::domain::FieldError;
 use crate::domain::conversion::{ConversionEvent, EventKind, ReferralState, StageChange, change_for};
+use crate::domain::email_kind::EmailKind;
 use crate::domain::program::Stage;
 use crate::domain::webhook::EventType as WebhookType;
 use crate::storage::clicks::ClickRow;
@@ -18,6 +19,7 @@ use crate::storage::links::ResolvedLink;
 use crate::storage::referrals::{self, ReferralRow};
 use crate::storage::{Db, DbConnection, StorageError, StorageResult, clicks, links, participants, write_transaction};
 
+use super::email;
 use super::fraud::{self, Seen, SeenClick};
 use super::programs::{Program, SharedProgram};
 use super::referral_json::{ChangeNote, queue_webhook};
@@ -293,6 +295,9 @@ fn apply_to(
             };
             let reached = Reached { referral: &referral, from, to, amount: event.amount };
             rewards::on_reached(conn, outbox, &program.config, &reached, now)?;
+            if to == Stage::Won {
+                email::referral_news(conn, EmailKind::ReferralWon, &referral, now)?;
+            }
             (ReferralState::Open(to), format!("moved to {}", to.as_str()))
         }
         StageChange::Refund => {
@@ -366,6 +371,8 @@ fn attribute(
     fraud::keep(conn, outbox, &program.slug, &row, &screening, now)?;
     let reached = Reached { referral: &row, from: None, to: stage, amount: event.amount };
     rewards::on_reached(conn, outbox, &program.config, &reached, now)?;
+    let news = if stage == Stage::Won { EmailKind::ReferralWon } else { EmailKind::ReferralJoined };
+    email::referral_news(conn, news, &row, now)?;
     let outcome = match screening.rejected() {
         true => format!("attributed at {}, rejected by the fraud checks", stage.as_str()),
         false => format!("attributed at {}", stage.as_str()),

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod clicks;
 pub mod demo;
+pub mod email;
 pub mod events;
 pub mod fraud;
 pub mod import;

@@ -4,12 +4,14 @@
 use time::PrimitiveDateTime;
 
 use crate::crypto::{Keys, random_token, sha256_hex};
+use crate::domain::email_kind::EmailKind;
 use crate::domain::{EmailAddress, FieldError};
 use crate::storage::audit::{self, AuditEntry};
 use crate::storage::links::{self, LinkRow};
 use crate::storage::participants::{self, ParticipantRow};
 use crate::storage::{Db, DbConnection, StorageResult};
 
+use super::email::{self, NewEmail};
 use super::programs::Program;
 use super::{ServiceError, ServiceResult};
 
@@ -109,11 +111,13 @@ fn with_link(conn: &mut DbConnection, row: ParticipantRow) -> StorageResult<Part
 
 /// Enrols one person inside the caller's write transaction: finds them
 /// (by external id, else by normalised email) or inserts them with a link.
+/// `welcome`: the program sends a new participant the welcome email.
 fn enrol_in(
     conn: &mut DbConnection,
     keys: &Keys,
     actor: &str,
     program_id: &str,
+    welcome: bool,
     input: &EnrolInput,
     now: PrimitiveDateTime,
 ) -> StorageResult<Enrolled> {
@@ -144,6 +148,18 @@ fn enrol_in(
         AuditEntry { actor, action: "participant.enrolled", subject: row.email.as_str(), detail: &link.code },
         now,
     )?;
+    if welcome {
+        let email = NewEmail {
+            kind: EmailKind::Welcome,
+            to_address: &row.email,
+            to_name: &row.name,
+            program_id: Some(program_id),
+            participant_id: Some(&row.id),
+            subject_id: Some(&row.id),
+            dedupe_key: Some(format!("welcome:{}", row.id)),
+        };
+        email::queue(conn, email, now)?;
+    }
     Ok(Enrolled { participant: Participant { row, link: Some(link) }, portal_token: token, created: true })
 }
 
@@ -159,9 +175,10 @@ pub async fn enrol(
     now: PrimitiveDateTime,
 ) -> ServiceResult<Enrolled> {
     let program_id = program.id.clone();
+    let welcome = program.config.emails.welcome;
     let attempt = {
         let (program_id, input, keys) = (program_id.clone(), input.clone(), keys.clone());
-        db.write(move |conn| enrol_in(conn, &keys, &actor, &program_id, &input, now)).await
+        db.write(move |conn| enrol_in(conn, &keys, &actor, &program_id, welcome, &input, now)).await
     };
     match attempt {
         Ok(enrolled) => Ok(enrolled),
@@ -202,10 +219,11 @@ pub async fn enrol_many(
     for chunk in inputs.chunks(ENROL_CHUNK) {
         let attempt = {
             let (batch, keys, actor, program_id) = (chunk.to_vec(), keys.clone(), actor.clone(), program.id.clone());
+            let welcome = program.config.emails.welcome;
             db.write(move |conn| {
                 batch
                     .iter()
-                    .map(|input| enrol_in(conn, &keys, &actor, &program_id, input, now))
+                    .map(|input| enrol_in(conn, &keys, &actor, &program_id, welcome, input, now))
                     .collect::<StorageResult<Vec<_>>>()
             })
             .await

@@ -5,12 +5,14 @@ use time::PrimitiveDateTime;
 
 use crate::crypto::SigningKey;
 use crate::domain::EmailAddress;
+use crate::domain::email_kind::EmailKind;
 use crate::domain::program::{FraudAction, ProgramStatus, Stage};
 use crate::domain::review::Review;
 use crate::storage::participants;
 use crate::storage::referrals::{self, ReferralRow};
 use crate::storage::{Db, clicks};
 
+use super::email;
 use super::fraud::{self, Seen};
 use super::link_cache::CachedLink;
 use super::referral_json::{ChangeNote, queue_webhook};
@@ -102,6 +104,7 @@ pub async fn claim(
             fraud::keep(conn, &mut outbox, &slug, &row, &screening, now)?;
             let reached = Reached { referral: &row, from: None, to: Stage::Lead, amount: None };
             on_reached(conn, &mut outbox, &program.config, &reached, now)?;
+            email::referral_news(conn, EmailKind::ReferralJoined, &row, now)?;
             let note = ChangeNote {
                 event: EventType::ReferralCreated,
                 referral_id: &id,

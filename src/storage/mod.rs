@@ -12,6 +12,7 @@ pub mod clicks;
 mod connection;
 pub mod conversion_events;
 pub mod coupons;
+pub mod emails;
 pub mod fraud;
 pub mod instance;
 pub mod ip_salts;

@@ -44,6 +44,16 @@ pub fn find_by_external_id(
         .optional()?)
 }
 
+/// The participants enrolled with `email_normalized`, in any program
+/// (at most a few: one per program).
+pub fn find_all_by_email(conn: &mut DbConnection, email_normalized: &str) -> StorageResult<Vec<ParticipantRow>> {
+    Ok(participants::table
+        .filter(participants::email_normalized.eq(email_normalized))
+        .limit(20)
+        .select(ParticipantRow::as_select())
+        .load(conn)?)
+}
+
 pub fn find_by_email(
     conn: &mut DbConnection,
     program_id: &str,

@@ -46,6 +46,8 @@ pub struct RewardRow {
     /// Held for a review (pending until decided), or revoked by a
     /// rejection (restored if the referral is reinstated).
     pub review_hold: bool,
+    /// When the "expires in 7 days" reminder was queued.
+    pub reminded_at: Option<PrimitiveDateTime>,
 }
 
 impl RewardRow {
@@ -447,6 +449,27 @@ pub fn restore_after_review(
             rewards::reason.eq(reason),
             rewards::updated_at.eq(now),
         ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Available rewards whose choose-by date is before `by` and which got no
+/// reminder yet, soonest first.
+pub fn to_remind(conn: &mut DbConnection, by: PrimitiveDateTime, limit: i64) -> StorageResult<Vec<RewardRow>> {
+    Ok(rewards::table
+        .filter(rewards::status.eq(RewardStatus::Available.as_str()))
+        .filter(rewards::choose_by.le(by))
+        .filter(rewards::reminded_at.is_null())
+        .order(rewards::choose_by.asc())
+        .limit(limit)
+        .select(RewardRow::as_select())
+        .load(conn)?)
+}
+
+/// Marks a reward reminded; false if another server did first.
+pub fn mark_reminded(conn: &mut DbConnection, id: &str, now: PrimitiveDateTime) -> StorageResult<bool> {
+    let changed = diesel::update(rewards::table.find(id).filter(rewards::reminded_at.is_null()))
+        .set(rewards::reminded_at.eq(now))
         .execute(conn)?;
     Ok(changed == 1)
 }

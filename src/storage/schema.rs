@@ -272,6 +272,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         review_hold -> Bool,
+        reminded_at -> Nullable<Timestamp>,
     }
 }
 
@@ -349,6 +350,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    emails (id) {
+        id -> Text,
+        kind -> Text,
+        to_address -> Text,
+        to_name -> Text,
+        program_id -> Nullable<Text>,
+        participant_id -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        dedupe_key -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        first_attempt_at -> Nullable<Timestamp>,
+        lease_until -> Nullable<Timestamp>,
+        leased_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        subject -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_suppressions (address, kind) {
+        address -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sign_in_links (id) {
+        id -> Text,
+        token_hash -> Text,
+        purpose -> Text,
+        owner_id -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(participants -> programs (program_id));
 diesel::joinable!(links -> participants (participant_id));
 diesel::joinable!(links -> programs (program_id));
@@ -384,5 +428,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     fraud_decisions,
     fraud_lists,
     participant_devices,
-    participant_visits
+    participant_visits,
+    emails,
+    email_suppressions,
+    sign_in_links
 );

@@ -103,6 +103,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // -- participant pages (redirect, landing, portal) --
         .service(participant::landing::show)
         .service(participant::landing::claim)
+        .service(participant::sign_in::ask)
+        .service(participant::sign_in::send)
+        .service(participant::sign_in::show_link)
+        .service(participant::sign_in::use_link)
+        .service(participant::unsubscribe::show)
+        .service(participant::unsubscribe::one_click)
+        .service(participant::unsubscribe::save)
         .service(participant::portal::show)
         .service(participant::portal_rewards::choose)
         .service(participant::reward_page::show)

@@ -24,14 +24,41 @@ pub struct RateLimits {
     pub login: LoginThrottle,
     /// Opens of short links per client IP; `None` when switched off.
     redirect: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Portal sign-in links asked for per client IP.
+    sign_in_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// Portal sign-in links sent per email address.
+    sign_in_per_email: DefaultKeyedRateLimiter<String>,
 }
+
+/// Sign-in links asked for per client IP per hour.
+pub const SIGN_IN_LINKS_PER_IP_PER_HOUR: u32 = 20;
+/// Sign-in links sent to one address per hour (a burst of 3).
+pub const SIGN_IN_LINKS_PER_EMAIL_PER_HOUR: u32 = 5;
 
 impl RateLimits {
     /// `redirects_per_minute` is the per-IP budget of `/r/{code}` (the
     /// burst is the same number); 0 switches the limit off.
     pub fn new(redirects_per_minute: u32) -> Self {
         let redirect = NonZeroU32::new(redirects_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
-        Self { login: LoginThrottle::new(), redirect }
+        Self {
+            login: LoginThrottle::new(),
+            redirect,
+            sign_in_per_ip: RateLimiter::keyed(Quota::per_hour(nz(SIGN_IN_LINKS_PER_IP_PER_HOUR))),
+            sign_in_per_email: RateLimiter::keyed(
+                Quota::per_hour(nz(SIGN_IN_LINKS_PER_EMAIL_PER_HOUR)).allow_burst(nz(3)),
+            ),
+        }
+    }
+
+    /// Counts a request for a sign-in link from `ip`; `Err(wait)` when the
+    /// IP must wait.
+    pub fn check_sign_in_ip(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.sign_in_per_ip.check_key(&ip).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// Whether another sign-in link may go to `email` (normalised) now.
+    pub fn allow_sign_in_email(&self, email: &str) -> bool {
+        self.sign_in_per_email.check_key(&email.to_string()).is_ok()
     }
 
     /// Counts an open of a short link; `Err(wait)` when the IP must wait.
@@ -43,6 +70,8 @@ impl RateLimits {
     /// Drops state for keys that are back at full budget.
     pub fn prune(&self) {
         self.login.prune();
+        self.sign_in_per_ip.retain_recent();
+        self.sign_in_per_email.retain_recent();
         if let Some(limiter) = &self.redirect {
             limiter.retain_recent();
         }

@@ -8,6 +8,8 @@ use crate::clock::Clock;
 use crate::config::{LoaderPriority, Settings};
 use crate::metrics::Metrics;
 use crate::services::clicks::{ClickRecorder, JournalOptions};
+use crate::services::email::render::RenderContext;
+use crate::services::email::sender::EmailSender;
 use crate::services::events::EventWriter;
 use crate::services::link_cache::LinkCache;
 use crate::services::webhooks::{Doorbell, WebhookSender};
@@ -33,6 +35,8 @@ pub struct AppState {
     pub events: EventWriter,
     /// Sends queued webhooks.
     pub webhooks: WebhookSender,
+    /// Sends queued emails.
+    pub emails: Arc<EmailSender>,
     /// Set once the first owner exists; never unset, because the last owner
     /// cannot be removed. Saves a query on every admin request.
     setup_done: AtomicBool,
@@ -63,8 +67,13 @@ impl AppState {
             doorbell.clone(),
         );
         let events = EventWriter::start(db.clone(), doorbell, keys.ip.clone())?;
+        let render = RenderContext { base_url: settings.base_url.clone(), keys: keys.clone(), redact_secrets: false };
+        let emails =
+            EmailSender::new(db.clone(), clock.clone(), render, settings.smtp_url.as_deref(), &settings.mail_from)
+                .map_err(std::io::Error::other)?;
         Ok(Self {
             events,
+            emails: Arc::new(emails),
             webhooks,
             settings,
             db,

@@ -100,7 +100,7 @@ async fn a_won_referral_issues_a_held_reward_that_becomes_available_when_the_hol
     app.clock.advance(Duration::days(13));
     assert_eq!(run_due(&app).await, DueRun::default());
     app.clock.advance(Duration::days(1) + Duration::minutes(1));
-    assert_eq!(run_due(&app).await, DueRun { released: 1, expired: 0 });
+    assert_eq!(run_due(&app).await, DueRun { released: 1, expired: 0, reminded: 0 });
     assert_eq!(run_due(&app).await, DueRun::default(), "released once");
     let r = &all_rewards(&app).await[0];
     assert_eq!(r.status, "available");
@@ -258,7 +258,7 @@ async fn choosing_twice_is_refused_and_choosing_after_expiry_is_refused() {
     app.clock.advance(Duration::days(7) + Duration::minutes(1));
     let (late, body) = post(&app, &key, &path(&rewards[1]), json!({"option": 0})).await;
     assert_eq!(late, 409, "past the choose-by date even before the job ran: {body}");
-    assert_eq!(run_due(&app).await, DueRun { released: 0, expired: 1 });
+    assert_eq!(run_due(&app).await, DueRun { released: 0, expired: 1, reminded: 0 });
     let expired = store::find(&mut app.state.db.get().unwrap(), &rewards[1].id).unwrap().unwrap();
     assert_eq!(expired.status, "expired");
     assert!(expired.reason.starts_with("expired: no option was chosen by "), "{}", expired.reason);

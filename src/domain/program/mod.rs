@@ -3,6 +3,7 @@
 //! pages edit. Parsing and validation live in [`parse`].
 
 mod asks;
+mod emails;
 mod fraud;
 pub mod parse;
 mod rewards;
@@ -10,6 +11,7 @@ mod rewards;
 use serde::{Deserialize, Serialize};
 
 pub use asks::{AskCondition, AskRule, AskSettings, CompareOp, MessageVariant, SignalKind};
+pub use emails::EmailSettings;
 pub use fraud::{FraudAction, FraudSettings, Velocity};
 pub use parse::{ConfigError, parse_config};
 pub use rewards::{Beneficiary, CapLimit, Caps, MenuKind, MenuOption, RewardRule, RewardTrigger, Stage};
@@ -130,6 +132,8 @@ pub struct ProgramConfig {
     pub fraud: FraudSettings,
     #[serde(default)]
     pub asks: AskSettings,
+    #[serde(default)]
+    pub emails: EmailSettings,
 }
 
 impl ProgramConfig {

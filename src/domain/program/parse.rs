@@ -160,6 +160,7 @@ fn validate(c: &mut ProgramConfig, errors: &mut Vec<FieldError>) {
     validate_rewards(c, errors);
     validate_caps(c, errors);
     validate_fraud(c, errors);
+    validate_emails(c, errors);
     validate_asks(c, errors);
 }
 
@@ -251,6 +252,25 @@ fn validate_caps(c: &ProgramConfig, errors: &mut Vec<FieldError>) {
         }
         if limit.amount.is_some_and(|a| !(0..=MAX_AMOUNT).contains(&a)) {
             errors.push(FieldError::new(format!("{at}.amount"), "use 0 to 10^12 minor units, or null for no limit"));
+        }
+    }
+}
+
+fn validate_emails(c: &mut ProgramConfig, errors: &mut Vec<FieldError>) {
+    let e = &mut c.emails;
+    if let Some(name) = &e.sender_name {
+        // A header value: one line, no control characters (CR/LF above all).
+        text(errors, "emails.sender_name", name, 100, false);
+        one_line(errors, "emails.sender_name", name);
+        if name.chars().any(char::is_control) {
+            errors.push(FieldError::new("emails.sender_name", "use letters, digits and punctuation only"));
+        }
+        e.sender_name = Some(name.trim().to_string()).filter(|n| !n.is_empty());
+    }
+    if let Some(reply_to) = &e.reply_to {
+        match crate::domain::EmailAddress::parse(reply_to) {
+            Ok(address) => e.reply_to = Some(address.to_string()),
+            Err(_) => errors.push(FieldError::new("emails.reply_to", "is not an email address")),
         }
     }
 }

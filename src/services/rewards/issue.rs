@@ -153,6 +153,7 @@ fn issue(
         created_at: now,
         updated_at: now,
         review_hold: review_hold && status == RewardStatus::Pending,
+        reminded_at: None,
     };
     rewards::insert(conn, &row)?;
     let earned = match tier {

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use time::PrimitiveDateTime;
 
+use crate::domain::email_kind::EmailKind;
 use crate::domain::webhook::EventType;
+use crate::services::email;
 use crate::services::referral_json::ParticipantRef;
 use crate::services::webhooks::Outbox;
 use crate::storage::rewards::{self, EntryRow, RewardRow};
@@ -99,6 +101,14 @@ pub fn record(
     {
         let data = to_json(conn, reward.clone())?;
         outbox.add(conn, event, &data, now)?;
+    }
+    // The beneficiary hears of it by email, in the same transaction.
+    match step {
+        Step::Available | Step::Approved => email::reward_news(conn, EmailKind::RewardAvailable, reward, now)?,
+        Step::Fulfilled if reward.coupon_code.is_some() => {
+            email::reward_news(conn, EmailKind::CouponCode, reward, now)?
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -6,8 +6,10 @@
 
 use time::{Duration, PrimitiveDateTime};
 
+use crate::domain::email_kind::EmailKind;
 use crate::domain::program::{MenuKind, MenuOption};
 use crate::domain::reward::{RewardStatus, reason};
+use crate::services::email;
 use crate::services::webhooks::{Doorbell, Outbox};
 use crate::services::{ServiceError, ServiceResult, write_or_refuse};
 use crate::storage::audit::{self, AuditEntry};
@@ -24,7 +26,11 @@ const DUE_BATCH: i64 = 500;
 pub struct DueRun {
     pub released: usize,
     pub expired: usize,
+    pub reminded: usize,
 }
+
+/// How long before its choose-by date an unchosen reward is reminded of.
+const REMIND_DAYS: i64 = 7;
 
 /// Releases held rewards whose hold has ended and expires available ones
 /// not chosen by their date. Safe on several servers at once: each move is
@@ -51,6 +57,13 @@ pub async fn run_due(db: &Db, doorbell: &Doorbell, now: PrimitiveDateTime) -> Se
                         run.released += 1;
                     }
                 }
+                // Seven days before its choose-by date, a reminder (once).
+                for reward in rewards::to_remind(conn, now + Duration::days(REMIND_DAYS), DUE_BATCH)? {
+                    if reward.choose_by > now && rewards::mark_reminded(conn, &reward.id, now)? {
+                        email::reward_news(conn, EmailKind::RewardExpiring, &reward, now)?;
+                        run.reminded += 1;
+                    }
+                }
                 for reward in rewards::due(conn, RewardStatus::Available, now, DUE_BATCH)? {
                     let why = reason::expired(reward.choose_by);
                     if rewards::transition(
@@ -73,7 +86,8 @@ pub async fn run_due(db: &Db, doorbell: &Doorbell, now: PrimitiveDateTime) -> Se
         }
         total.released += run.released;
         total.expired += run.expired;
-        if run.released < DUE_BATCH as usize && run.expired < DUE_BATCH as usize {
+        total.reminded += run.reminded;
+        if run.released < DUE_BATCH as usize && run.expired < DUE_BATCH as usize && run.reminded < DUE_BATCH as usize {
             return Ok(total);
         }
     }

@@ -66,6 +66,7 @@ impl ProgramForm {
             caps: Default::default(),
             fraud: Default::default(),
             asks: Default::default(),
+            emails: Default::default(),
         };
         Self::from_config("", &defaults)
     }
