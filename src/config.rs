@@ -245,6 +245,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub allow_private_webhooks: bool,
     pub redirect_rate_limit: u32,
+    /// Whether the email worker runs in the background (tests send
+    /// explicitly, with `EmailSender::run_once`).
+    pub email_worker: bool,
     /// The click journal's folder.
     pub click_journal: std::path::PathBuf,
     pub click_loader_priority: LoaderPriority,
@@ -280,6 +283,7 @@ impl Settings {
             trusted_proxies: args.trusted_proxies,
             allow_private_webhooks: args.allow_private_webhooks,
             redirect_rate_limit: args.redirect_rate_limit,
+            email_worker: true,
             click_journal,
             click_loader_priority: args.click_loader_priority,
             log: args.log,
@@ -303,6 +307,7 @@ impl Settings {
             trusted_proxies: Vec::new(),
             allow_private_webhooks: false,
             redirect_rate_limit: 1200,
+            email_worker: false,
             log: "info".into(),
         }
     }

@@ -129,9 +129,11 @@ impl Application {
         let webhooks = actix_web::rt::spawn(self.state.webhooks.clone().run());
         // An email cut short is leased; another run sends it when the
         // lease ends.
-        let emails = self.state.emails.clone().spawn();
+        let emails = self.state.settings.email_worker.then(|| self.state.emails.clone().spawn());
         let result = self.server.await;
-        emails.abort();
+        if let Some(emails) = emails {
+            emails.abort();
+        }
         housekeeping.abort();
         reward_clock.abort();
         webhooks.abort();

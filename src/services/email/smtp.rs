@@ -1,7 +1,7 @@
 //! The SMTP transport from `GOODWORD_SMTP_URL`: `smtp://` upgrades with
 //! STARTTLS when the server offers it, `smtps://` is TLS from the first
-//! byte; credentials come from the URL (percent-decoded). A pooled lettre
-//! transport, shared by the sender's sends.
+//! byte; credentials come from the URL (percent-decoded). One connection
+//! per email (no pool: a pool's drop needs a running runtime).
 
 use std::time::Duration;
 
@@ -53,9 +53,8 @@ mod tests {
         assert_eq!(percent_decode("p%40ss+word%2F"), "p@ss+word/");
     }
 
-    // The pooled transport lives on the runtime.
-    #[actix_web::test]
-    async fn only_smtp_and_smtps_make_a_transport() {
+    #[test]
+    fn only_smtp_and_smtps_make_a_transport() {
         assert!(transport("smtp://mail.example:2525").is_ok());
         assert!(transport("smtps://user:secret@mail.example").is_ok());
         assert!(transport("http://mail.example").is_err());
