@@ -100,6 +100,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::reward_rules::resource())
         .service(admin::fraud_settings::show)
         .service(admin::fraud_settings::save)
+        .service(admin::emails::list)
+        .service(admin::emails::show)
+        .service(admin::emails::preview_html)
+        .service(admin::emails::resend)
         // -- participant pages (redirect, landing, portal) --
         .service(participant::landing::show)
         .service(participant::landing::claim)

@@ -257,3 +257,42 @@ async fn two_servers_never_send_the_same_email() {
     to.dedup();
     assert_eq!(to.len(), 30, "each once");
 }
+
+#[actix_web::test]
+async fn the_admin_sees_the_outbox_a_safe_preview_and_resends() {
+    let app = spawn_app().await;
+    app.setup_owner().await;
+    let dashboard = app.get("/admin").await.text().await.unwrap();
+    assert!(dashboard.contains("no SMTP server is configured"), "the dashboard says so");
+    let program = emailing_program(&app).await;
+    enrol(&app, &program, "jane@example.com", "Jane <b>Doe</b>").await;
+    let client = visitor();
+    app.submit(&client, "/p", "/p", &[("email", "jane@example.com")]).await;
+    send_due(&app).await;
+
+    let list = app.get("/admin/emails").await.text().await.unwrap();
+    assert!(list.contains("not sent: no SMTP server configured"), "each row says why");
+    let rows = outbox(&app).await;
+    let sign_in = rows.iter().find(|r| r.kind == "sign_in").unwrap();
+    let page = app.get(&format!("/admin/emails/{}", sign_in.id)).await.text().await.unwrap();
+    assert!(page.contains("Your sign-in link for Acme friends"));
+    assert!(page.contains("/p/sign-in/…") && !page.contains("/p/sign-in/A"), "the secret link is replaced");
+    let welcome = rows.iter().find(|r| r.kind == "welcome").unwrap();
+    let html = app.get(&format!("/admin/emails/{}/preview.html", welcome.id)).await;
+    let csp = html.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.starts_with("sandbox; default-src 'none'"), "{csp}");
+    let body = html.text().await.unwrap();
+    assert!(body.contains("Hi Jane,") && !body.contains("<b>Doe</b>"), "the name is escaped");
+
+    let path = format!("/admin/emails/{}", welcome.id);
+    let resend = format!("{path}/resend");
+    assert_eq!(app.submit(&app.client, &path, &resend, &[]).await.status(), 303);
+    let again = outbox(&app).await.into_iter().find(|r| r.id == welcome.id).unwrap();
+    assert_eq!((again.status.as_str(), again.attempts, again.last_error), ("waiting", 0, None));
+    let audit = goodword::services::audit::recent(&app.state.db, 3).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "email.resent"));
+
+    app.create_user("viewer@example.com", goodword::domain::Role::Viewer).await;
+    let viewer = app.signed_in("viewer@example.com").await;
+    assert_eq!(app.submit(&viewer, &path, &resend, &[]).await.status(), 403, "a viewer reads, cannot resend");
+}

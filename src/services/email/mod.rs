@@ -5,6 +5,7 @@
 //! and easy to stop ([`unsubscribe`]). Sign-in links for the portal are
 //! [`sign_in`].
 
+pub mod admin;
 pub mod message;
 pub mod render;
 pub mod sender;
@@ -58,7 +59,7 @@ pub fn queue(conn: &mut DbConnection, email: NewEmail<'_>, now: PrimitiveDateTim
         first_attempt_at: None,
         lease_until: None,
         leased_by: None,
-        last_error: suppressed.then(|| "not sent: the recipient turned this kind of email off".to_string()),
+        last_error: suppressed.then(|| sender::UNSUBSCRIBED.to_string()),
         subject: None,
         sent_at: None,
         created_at: now,

@@ -14,15 +14,18 @@ use lettre::{AsyncTransport, Message as MailMessage};
 use time::{Duration, PrimitiveDateTime};
 
 use crate::clock::Clock;
+use crate::domain::email_kind::EmailKind;
 use crate::services::ServiceResult;
 use crate::storage::Db;
-use crate::storage::emails::{self, EmailRow, FAILED, Outcome, SENT, WAITING};
+use crate::storage::emails::{self, EmailRow, FAILED, Outcome, SENT, SUPPRESSED, WAITING};
 
 use super::render::{Prepared, RenderContext, prepare};
 use super::smtp::{Transport, transport};
 
 /// The note on emails kept because no SMTP server is configured.
 pub const NO_SMTP: &str = "not sent: no SMTP server configured (set GOODWORD_SMTP_URL)";
+/// The note on an email whose recipient turned its kind off.
+pub const UNSUBSCRIBED: &str = "not sent: the recipient turned this kind of email off";
 /// Emails claimed in one run at most.
 const BATCH: i64 = 20;
 /// How long a claimed email is this worker's.
@@ -106,6 +109,7 @@ impl EmailSender {
             match status {
                 SENT => run.sent += 1,
                 WAITING => run.retrying += 1,
+                SUPPRESSED => {}
                 _ => run.failed += 1,
             }
             let worker = self.worker.clone();
@@ -134,10 +138,22 @@ impl EmailSender {
         now: PrimitiveDateTime,
     ) -> ServiceResult<(&'static str, Option<String>, String)> {
         let (ctx, copy) = (self.render.clone(), row.clone());
-        let prepared = self.db.run(move |conn| prepare(conn, &ctx, &copy, now)).await?;
-        let prepared = match prepared {
-            Ok(p) => p,
-            Err(gone) => return Ok((FAILED, Some(format!("not sent: {gone}")), String::new())),
+        let checked = self
+            .db
+            .run(move |conn| {
+                // The address may have turned this kind off since it was queued.
+                let off = emails::suppressed_kinds(conn, &copy.to_address.to_ascii_lowercase())?;
+                let kind = EmailKind::parse(&copy.kind);
+                if kind.is_some_and(|k| k.can_unsubscribe() && off.iter().any(|o| o == "all" || o == k.as_str())) {
+                    return Ok(None);
+                }
+                prepare(conn, &ctx, &copy, now).map(Some)
+            })
+            .await?;
+        let prepared = match checked {
+            None => return Ok((SUPPRESSED, Some(UNSUBSCRIBED.into()), String::new())),
+            Some(Ok(p)) => p,
+            Some(Err(gone)) => return Ok((FAILED, Some(format!("not sent: {gone}")), String::new())),
         };
         let subject = prepared.message.subject.clone();
         let message = match self.build(row, &prepared) {

@@ -32,6 +32,8 @@ struct DashboardPage {
     /// Referrals waiting in the review queue.
     waiting_review: i64,
     can_review: bool,
+    /// Emails are kept, not sent: no SMTP server is configured.
+    emails_unsent: bool,
 }
 
 struct ProgramRow {
@@ -76,6 +78,7 @@ pub async fn show(state: web::Data<AppState>, ctx: PageCtx, admin: CurrentAdmin)
         can_manage: admin.user.role.can(Permission::Manage),
         waiting_review: review::waiting(&state.db).await?,
         can_review: admin.user.role.can(Permission::Review),
+        emails_unsent: !state.emails.configured(),
         programs,
         recent: recent.into_iter().map(AuditView::from).collect(),
     };

@@ -4,6 +4,7 @@ pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod dashboard;
+pub mod emails;
 pub mod fraud_settings;
 // -- admin modules: programs --
 pub mod program_page;
