@@ -29,7 +29,7 @@ pub async fn admin_create(settings: Settings, email: &str, stdin: impl BufRead) 
     let password = NewPassword::parse(&password).map_err(|e| anyhow!("password: {e}"))?;
     let db = actix_web::web::block(move || open_database(&settings)).await??;
     let now = SystemClock.now_utc();
-    let user = accounts::create_user(&db, "cli".into(), email, password, Role::Owner, now)
+    let user = accounts::create_user(&db, "cli".into(), email, password, Role::Owner, None, now)
         .await
         .map_err(|e| anyhow!("{e}"))?;
     eprintln!("owner {} created", user.email);

@@ -5,12 +5,14 @@ use std::str::FromStr;
 
 use time::{Duration, PrimitiveDateTime};
 
-use crate::crypto::{dummy_password_hash, hash_password, random_token, sha256_hex, verify_password};
+use crate::crypto::{Keys, dummy_password_hash, hash_password, random_token, sha256_hex, verify_password};
+use crate::domain::email_kind::EmailKind;
 use crate::domain::{EmailAddress, NewPassword, Role};
 use crate::storage::admin_users::{self, AdminUserRow, NewAdminUser};
 use crate::storage::audit::{self, AuditEntry};
 use crate::storage::{Db, DbConnection, StorageResult, instance, sessions};
 
+use super::email::{NewEmail, queue, sign_in};
 use super::{ServiceError, ServiceResult, cpu};
 
 /// A session ends after this long without a request…
@@ -75,21 +77,40 @@ pub async fn create_first_owner(
 
 /// Creates an admin user with `role`, on behalf of `actor` (an owner's email
 /// or `cli`). Marks setup as done if it was not.
+/// `invite`: email the new user a single-use set-password link (7 days),
+/// in the same transaction (the admin pages do; the CLI reads a password).
 pub async fn create_user(
     db: &Db,
     actor: String,
     email: EmailAddress,
     password: NewPassword,
     role: Role,
+    invite: Option<&Keys>,
     now: PrimitiveDateTime,
 ) -> ServiceResult<AdminUser> {
     let hash = cpu(move || hash_password(password.expose())).await?;
+    let invite = invite.cloned();
     let result = db
         .write(move |conn| {
             if instance::get(conn, instance::SETUP_DONE)?.is_none() {
                 instance::insert(conn, instance::SETUP_DONE, "1", now)?;
             }
-            insert_user(conn, &email, &hash, role, now, &actor)
+            let row = insert_user(conn, &email, &hash, role, now, &actor)?;
+            if let Some(keys) = &invite {
+                let link =
+                    sign_in::create(conn, keys, sign_in::ADMIN_INVITATION, &row.id, sign_in::INVITATION_LIFE, now)?;
+                let email = NewEmail {
+                    kind: EmailKind::AdminInvitation,
+                    to_address: &row.email,
+                    to_name: "",
+                    program_id: None,
+                    participant_id: None,
+                    subject_id: Some(&link),
+                    dedupe_key: None,
+                };
+                queue(conn, email, now)?;
+            }
+            Ok(row)
         })
         .await;
     match result {
@@ -299,8 +320,49 @@ pub async fn change_password(
             conn,
             AuditEntry { actor: &email, action: "admin_user.password_changed", subject: &email, detail: "" },
             now,
-        )
+        )?;
+        // A notice to the account's own address, in the same transaction.
+        let notice = NewEmail {
+            kind: EmailKind::PasswordChanged,
+            to_address: &email,
+            to_name: "",
+            program_id: None,
+            participant_id: None,
+            subject_id: Some(&row.id),
+            dedupe_key: None,
+        };
+        queue(conn, notice, now).map(|_| ())
     })
     .await?;
     Ok(())
+}
+
+/// Sets an invited admin's password with their single-use link; the
+/// account's email, or `None` when the link is unknown, used or expired.
+pub async fn accept_invitation(
+    db: &Db,
+    token: &str,
+    password: NewPassword,
+    now: PrimitiveDateTime,
+) -> ServiceResult<Option<String>> {
+    let hash = cpu(move || hash_password(password.expose())).await?;
+    let token_hash = sha256_hex(token);
+    Ok(db
+        .write(move |conn| {
+            let Some(link) = crate::storage::emails::use_sign_in(conn, &token_hash, sign_in::ADMIN_INVITATION, now)?
+            else {
+                return Ok(None);
+            };
+            let Some(user) = admin_users::find(conn, &link.owner_id)? else { return Ok(None) };
+            admin_users::set_password_hash(conn, &user.id, &hash, now)?;
+            let entry = AuditEntry {
+                actor: &user.email,
+                action: "admin_user.invitation_accepted",
+                subject: &user.email,
+                detail: "",
+            };
+            audit::record(conn, entry, now)?;
+            Ok(Some(user.email))
+        })
+        .await?)
 }

@@ -104,6 +104,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::emails::show)
         .service(admin::emails::preview_html)
         .service(admin::emails::resend)
+        .service(admin::invitation::show)
+        .service(admin::invitation::accept)
         // -- participant pages (redirect, landing, portal) --
         .service(participant::landing::show)
         .service(participant::landing::claim)

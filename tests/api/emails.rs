@@ -296,3 +296,39 @@ async fn the_admin_sees_the_outbox_a_safe_preview_and_resends() {
     let viewer = app.signed_in("viewer@example.com").await;
     assert_eq!(app.submit(&viewer, &path, &resend, &[]).await.status(), 403, "a viewer reads, cannot resend");
 }
+
+#[actix_web::test]
+async fn an_invited_admin_sets_a_password_once_and_a_changed_password_is_announced() {
+    let sink = SmtpSink::start(0);
+    let app = app_with(&sink).await;
+    app.setup_owner().await;
+    let fields = [("email", "rita@example.com"), ("role", "reviewer"), ("password", "a temporary password")];
+    assert_eq!(app.submit(&app.client, "/admin/users", "/admin/users", &fields).await.status(), 303);
+    send_due(&app).await;
+    let invitation = by_subject(&sink.messages(), "You are invited").clone();
+    assert_eq!(invitation.rcpt_tos, ["rita@example.com"]);
+    assert!(invitation.header("List-Unsubscribe").is_none(), "an invitation cannot be turned off");
+    let link = path_of(&app, &invitation.link_containing("/admin/invitation/").unwrap());
+
+    let rita = browser();
+    let mismatch = [("password", "rita's own password"), ("confirm", "something else")];
+    let resp = app.submit(&rita, &link, &link, &mismatch).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("id=\"confirm-error\">the two passwords differ<"));
+    let good = [("password", "rita's own password"), ("confirm", "rita's own password")];
+    assert_eq!(location(&app.submit(&rita, &link, &link, &good).await), "/admin/login");
+    assert_eq!(app.submit(&rita, &link, &link, &good).await.status(), 410, "once");
+    let signed_in = app.login(&rita, "rita@example.com", "rita's own password").await;
+    assert_eq!(signed_in.status(), 303, "the chosen password works");
+
+    let change = [
+        ("current_password", "rita's own password"),
+        ("password", "an even better password"),
+        ("password_confirm", "an even better password"),
+    ];
+    app.submit(&rita, "/admin/account", "/admin/account/password", &change).await;
+    send_due(&app).await;
+    let notice = by_subject(&sink.messages(), "password was changed").clone();
+    assert_eq!(notice.rcpt_tos, ["rita@example.com"]);
+    assert!(notice.header("List-Unsubscribe").is_none(), "a security notice cannot be turned off");
+}

@@ -248,6 +248,7 @@ impl TestApp {
             EmailAddress::parse(email).unwrap(),
             NewPassword::parse(PASSWORD).unwrap(),
             role,
+            None,
             self.state.clock.now_utc(),
         )
         .await

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod emails;
 pub mod fraud_settings;
+pub mod invitation;
 // -- admin modules: programs --
 pub mod program_page;
 pub mod programs;

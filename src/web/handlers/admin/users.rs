@@ -97,7 +97,17 @@ pub async fn create(
         return ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let now = state.clock.now_utc();
-    match accounts::create_user(&state.db, admin.user.email.clone(), email.clone(), password, role, now).await {
+    match accounts::create_user(
+        &state.db,
+        admin.user.email.clone(),
+        email.clone(),
+        password,
+        role,
+        Some(&state.keys),
+        now,
+    )
+    .await
+    {
         Ok(user) => Ok(redirect_with(
             "/admin/users",
             Flash::success(format!("{} can now sign in as {}.", user.email, user.role)),
