@@ -4,8 +4,9 @@
 # three won referrals; three friends open the participant's link and go
 # from lead to won; the webhooks arrive at examples/webhook_receiver.py.
 #
-# Start goodword first, in another terminal, on the same database:
-#     GOODWORD_ALLOW_PRIVATE_WEBHOOKS=true cargo run --release
+# Start goodword first, in another terminal, on the same database (with an
+# SMTP sink, as the README's Emails section shows, to see the emails):
+#     GOODWORD_ALLOW_PRIVATE_WEBHOOKS=true GOODWORD_SMTP_URL=smtp://127.0.0.1:2525 cargo run --release
 # then run this script from the repository's root. GOODWORD names the
 # command that runs goodword's CLI (default: cargo run -q --release --).
 set -euo pipefail
@@ -26,6 +27,7 @@ sleep 0.5
 api PUT /api/v1/programs/acme '{
   "name": "Acme friends", "destination_url": "https://acme.example/signup",
   "landing": {"headline": "Acme is better with friends", "referee_offer": "20% off your first year"},
+  "emails": {"welcome": true, "sender_name": "Acme friends"},
   "rewards": [
     {"id": "welcome", "when": {"stage": "won"}, "to": "referee", "hold_days": 0,
      "menu": [{"kind": "percent_off", "percent": 20, "label": "20% off your first year"}]},
