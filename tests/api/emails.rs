@@ -332,3 +332,23 @@ async fn an_invited_admin_sets_a_password_once_and_a_changed_password_is_announc
     assert_eq!(notice.rcpt_tos, ["rita@example.com"]);
     assert!(notice.header("List-Unsubscribe").is_none(), "a security notice cannot be turned off");
 }
+
+#[actix_web::test]
+async fn reviewers_get_one_digest_a_day_while_referrals_wait() {
+    let sink = SmtpSink::start(0);
+    let app = app_with(&sink).await;
+    app.setup_owner().await;
+    app.create_user("viewer@example.com", goodword::domain::Role::Viewer).await;
+    let now = app.state.clock.now_utc();
+    assert_eq!(goodword::services::email::queue_review_digests(&app.state.db, now).await.unwrap(), 0, "none waits");
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let key = api_key(&app).await;
+    lead_event(&app, &key, &code, "someone@mailinator.com").await;
+    assert_eq!(goodword::services::email::queue_review_digests(&app.state.db, now).await.unwrap(), 1);
+    assert_eq!(goodword::services::email::queue_review_digests(&app.state.db, now).await.unwrap(), 0, "once a day");
+    send_due(&app).await;
+    let digest = by_subject(&sink.messages(), "waits for review").clone();
+    assert_eq!(digest.rcpt_tos, [OWNER_EMAIL], "the owner reviews; the viewer does not");
+    assert_eq!(digest.link_containing("/admin/review").map(|l| path_of(&app, &l)), Some("/admin/review".into()));
+}
