@@ -26,6 +26,8 @@ pub enum Section {
     Dashboard,
     Programs,
     Referrals,
+    Review,
+    FraudLists,
     Rewards,
     Webhooks,
     Emails,
@@ -43,6 +45,8 @@ pub struct NavUser {
     pub can_manage_users: bool,
     pub can_manage_keys: bool,
     pub can_view: bool,
+    /// Decides held referrals and keeps the fraud lists.
+    pub can_review: bool,
 }
 
 /// What the page frame needs: navigation, the flash message, the CSRF token.
@@ -63,6 +67,8 @@ impl Layout {
             Section::Dashboard => "dashboard",
             Section::Programs => "programs",
             Section::Referrals => "referrals",
+            Section::Review => "review",
+            Section::FraudLists => "fraud-lists",
             Section::Rewards => "rewards",
             Section::Webhooks => "webhooks",
             Section::Emails => "emails",
@@ -134,6 +140,7 @@ impl PageCtx {
                 can_manage_users: u.role.can(Permission::ManageUsers),
                 can_manage_keys: u.role.can(Permission::ManageApiKeys),
                 can_view: u.role.can(Permission::View),
+                can_review: u.role.can(Permission::Review),
             }),
             section,
         }

@@ -20,6 +20,7 @@ mod login;
 mod operations;
 mod portal;
 mod redirect;
+mod review;
 mod rewards;
 mod roles;
 mod sessions;

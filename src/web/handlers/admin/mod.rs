@@ -5,12 +5,14 @@ pub mod api_keys;
 pub mod audit;
 pub mod dashboard;
 pub mod emails;
+pub mod fraud_lists;
 pub mod fraud_settings;
 pub mod invitation;
 // -- admin modules: programs --
 pub mod program_page;
 pub mod programs;
 pub mod referrals;
+pub mod review;
 // -- admin modules: participants --
 pub mod participant;
 pub mod participants;

@@ -1,15 +1,19 @@
 //! `/admin/referrals`: referrals across programs with filters, a page at a
 //! time, and one referral's timeline (click, lead, each event and what it
-//! did, refunds, events that changed nothing and why).
+//! did, refunds, events that changed nothing and why) with its review: the
+//! checks' findings, the decisions made, and for reviewers the decisions
+//! its review allows (sent to [`super::review::decide`]).
 
 use std::collections::HashMap;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::Permission;
 use crate::domain::conversion::ReferralState;
+use crate::services::fraud::review;
 use crate::services::programs;
 use crate::services::referrals::{self, Cursor};
 use crate::storage::referrals::{ReferralFilter, ReferralRow};
@@ -18,6 +22,8 @@ use crate::web::error::{AppError, AppResult};
 use crate::web::format::{datetime, datetime_or_dash};
 use crate::web::page::{Layout, PageCtx, Section};
 use crate::web::state::AppState;
+
+use super::review::{DecisionForm, DecisionView, FindingView, Refused, forms_for};
 
 const PAGE: i64 = 50;
 const STAGES: [&str; 6] = ["lead", "qualified", "opportunity", "won", "refunded", "rejected"];
@@ -116,6 +122,7 @@ struct Step {
 #[template(path = "admin/referral.html")]
 struct TimelinePage {
     layout: Layout,
+    id: String,
     referee: String,
     email: String,
     external_id: String,
@@ -126,6 +133,20 @@ struct TimelinePage {
     participant_name: String,
     code: String,
     steps: Vec<Step>,
+    review: ReviewSection,
+}
+
+/// Where the referral's review stands and what can be decided.
+struct ReviewSection {
+    status: String,
+    /// What the participant reads about it, if anything.
+    participant_reads: Option<String>,
+    findings: Vec<FindingView>,
+    decisions: Vec<DecisionView>,
+    /// Empty for those who cannot review.
+    forms: Vec<DecisionForm>,
+    /// A refusal that belongs to no field.
+    general: Option<String>,
 }
 
 #[get("/admin/referrals/{id}")]
@@ -136,7 +157,21 @@ pub async fn show(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     admin.require(Permission::View)?;
-    let t = referrals::timeline(&state.db, &id).await?.ok_or(AppError::NotFound)?;
+    render(&state, &ctx, &admin, &id, StatusCode::OK, None).await
+}
+
+/// The referral's page with `status`; a decision refused for a field
+/// (`refused`) is shown again beside it.
+pub(super) async fn render(
+    state: &AppState,
+    ctx: &PageCtx,
+    admin: &CurrentAdmin,
+    id: &str,
+    status: StatusCode,
+    refused: Option<&Refused>,
+) -> AppResult<HttpResponse> {
+    let t = referrals::timeline(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    let case = review::case(&state.db, id).await?.ok_or(AppError::NotFound)?;
     let r = &t.referral;
     let mut steps = Vec::new();
     match (&t.click, &r.click_id) {
@@ -175,8 +210,19 @@ pub async fn show(
             detail: format!("{}{amount} · received {}", e.outcome, datetime_or_dash(Some(&e.received_at))),
         });
     }
+    let can_review = admin.user.role.can(Permission::Review);
+    let review = ReviewSection {
+        status: case.referral.review.clone(),
+        participant_reads: case.referral.review_reason.clone(),
+        findings: case.findings.iter().map(FindingView::from).collect(),
+        decisions: case.decisions.iter().map(DecisionView::from).collect(),
+        forms: if can_review { forms_for(&case.referral.review, &case.referral.id, refused) } else { Vec::new() },
+        general: refused.and_then(|r| r.errors.general.clone()),
+    };
     let page = TimelinePage {
         layout: ctx.layout(Some(&admin.user), Section::Referrals),
+        review,
+        id: r.id.clone(),
         referee: referee_label(r),
         email: r.referee_email.clone().unwrap_or_default(),
         external_id: r.referee_external_id.clone().unwrap_or_default(),
@@ -188,11 +234,11 @@ pub async fn show(
         code: r.code.clone(),
         steps,
     };
-    ctx.render(&page)
+    ctx.render_status(status, &page)
 }
 
 /// How the admin names a referee: their name, else email, else external id.
-fn referee_label(r: &ReferralRow) -> String {
+pub(super) fn referee_label(r: &ReferralRow) -> String {
     [Some(&r.referee_name), r.referee_email.as_ref(), r.referee_external_id.as_ref()]
         .into_iter()
         .flatten()
