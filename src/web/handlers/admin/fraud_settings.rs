@@ -20,6 +20,8 @@ use crate::web::forms::FormErrors;
 use crate::web::page::{Layout, PageCtx, Section};
 use crate::web::state::AppState;
 
+use super::program_version::{CHANGED_ELSEWHERE, version_of};
+
 const ACTIONS: [(FraudAction, &str); 4] = [
     (FraudAction::Allow, "Allow (keep the evidence only)"),
     (FraudAction::Flag, "Flag (mark, let it go ahead)"),
@@ -159,10 +161,6 @@ struct SettingsPage {
     errors: FormErrors,
 }
 
-fn version_of(program: &Program) -> String {
-    program.updated_at.assume_utc().unix_timestamp_nanos().to_string()
-}
-
 fn page(ctx: &PageCtx, who: &CurrentAdmin, program: &Program, form: &FraudForm, errors: FormErrors) -> SettingsPage {
     let id = |name: &str| name.replace('.', "-");
     let checks = CHECKS
@@ -241,11 +239,7 @@ pub async fn save(
     let current = version_of(&program);
     if form.version != current {
         form.version = current;
-        errors.general = Some(
-            "The program was changed elsewhere since this page was opened; nothing was saved. Save again to replace \
-             that change with this form, or open the page again to see it."
-                .into(),
-        );
+        errors.general = Some(CHANGED_ELSEWHERE.into());
         return ctx.render_status(StatusCode::CONFLICT, &page(&ctx, &who, &program, &form, errors));
     }
     let mut config = serde_json::to_value(&program.config).map_err(|e| AppError::Internal(e.to_string()))?;

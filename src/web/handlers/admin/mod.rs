@@ -10,6 +10,7 @@ pub mod fraud_settings;
 pub mod invitation;
 // -- admin modules: programs --
 pub mod program_page;
+pub mod program_version;
 pub mod programs;
 pub mod referrals;
 pub mod review;

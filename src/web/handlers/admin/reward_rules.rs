@@ -19,6 +19,8 @@ use crate::web::forms::FormErrors;
 use crate::web::page::{Layout, PageCtx, Section};
 use crate::web::state::AppState;
 
+use super::program_version::{CHANGED_ELSEWHERE, version_of};
+
 use form::{CapsRow, KINDS, OptionRow, RuleRow, RulesForm, TO, WHEN};
 
 /// The form's body limit: a rule with its options is a few kilobytes of
@@ -174,11 +176,6 @@ struct RulesPage {
     errors: FormErrors,
 }
 
-/// A program's version: its last change, to the nanosecond.
-fn version_of(program: &Program) -> String {
-    program.updated_at.assume_utc().unix_timestamp_nanos().to_string()
-}
-
 /// The page for `form` (shown with spare rows), with `errors` beside its inputs.
 fn page(ctx: &PageCtx, who: &CurrentAdmin, program: &Program, form: RulesForm, errors: FormErrors) -> RulesPage {
     let form = form.with_spares();
@@ -226,11 +223,7 @@ pub async fn save(
         // Shown again with the current version: saving once more, after
         // reading the warning, is a deliberate overwrite.
         form.version = current;
-        errors.general = Some(
-            "The program was changed elsewhere since this page was opened; nothing was saved. Save again to \
-             replace that change with this form, or open the page again to see it."
-                .into(),
-        );
+        errors.general = Some(CHANGED_ELSEWHERE.into());
         return ctx.render_status(StatusCode::CONFLICT, &page(&ctx, &who, &program, form, errors));
     }
     // The stored configuration is the base, so that everything this form
