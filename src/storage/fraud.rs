@@ -5,7 +5,9 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::schema::{fraud_decisions, fraud_findings, fraud_lists, participant_devices, participant_visits};
+use super::schema::{
+    fraud_decisions, fraud_findings, fraud_lists, participant_devices, participant_visits, velocity_counts,
+};
 use super::{DbConnection, StorageResult};
 
 /// A check that fired on a referral, with its evidence in words.
@@ -197,4 +199,40 @@ pub fn visits_since(conn: &mut DbConnection, participant_id: &str, day: &str) ->
 /// longer be compared with anything.
 pub fn delete_visits_before(conn: &mut DbConnection, day: &str) -> StorageResult<usize> {
     Ok(diesel::delete(participant_visits::table.filter(participant_visits::day.lt(day))).execute(conn)?)
+}
+
+/// Adds one to the counter `key` in `bucket`.
+pub fn count_one(conn: &mut DbConnection, key: &str, bucket: PrimitiveDateTime) -> StorageResult<()> {
+    let row = (velocity_counts::key.eq(key), velocity_counts::bucket.eq(bucket), velocity_counts::count.eq(1));
+    macro_rules! upsert {
+        ($c:expr) => {
+            diesel::insert_into(velocity_counts::table)
+                .values(row)
+                .on_conflict((velocity_counts::key, velocity_counts::bucket))
+                .do_update()
+                .set(velocity_counts::count.eq(velocity_counts::count + 1))
+                .execute($c)?
+        };
+    }
+    match conn {
+        DbConnection::Sqlite(c) => upsert!(c),
+        DbConnection::Postgres(c) => upsert!(c),
+    };
+    Ok(())
+}
+
+/// The sum of counter `key` over its buckets from `since` on (a window
+/// reads at most a few dozen rows).
+pub fn count_since(conn: &mut DbConnection, key: &str, since: PrimitiveDateTime) -> StorageResult<i64> {
+    let counts: Vec<i32> = velocity_counts::table
+        .filter(velocity_counts::key.eq(key))
+        .filter(velocity_counts::bucket.ge(since))
+        .select(velocity_counts::count)
+        .load(conn)?;
+    Ok(counts.into_iter().map(i64::from).sum())
+}
+
+/// Deletes counter buckets before `before` (past every window).
+pub fn delete_counts_before(conn: &mut DbConnection, before: PrimitiveDateTime) -> StorageResult<usize> {
+    Ok(diesel::delete(velocity_counts::table.filter(velocity_counts::bucket.lt(before))).execute(conn)?)
 }

@@ -231,36 +231,6 @@ pub fn won_count(conn: &mut DbConnection, participant_id: &str) -> StorageResult
         .get_result(conn)?)
 }
 
-/// Referrals of a participant created after `since`, counted up to `cap`
-/// (a check only asks whether a limit is reached; an exact count over a
-/// flood would cost more with every referral of it).
-pub fn count_for_participant_since(
-    conn: &mut DbConnection,
-    participant_id: &str,
-    since: PrimitiveDateTime,
-    cap: i64,
-) -> StorageResult<i64> {
-    let ids: Vec<String> = referrals::table
-        .filter(referrals::participant_id.eq(participant_id))
-        .filter(referrals::created_at.gt(since))
-        .select(referrals::id)
-        .limit(cap)
-        .load(conn)?;
-    Ok(ids.len() as i64)
-}
-
-/// Referrals of a program from one IP hash (a hash holds its day),
-/// counted up to `cap`.
-pub fn count_for_ip_hash(conn: &mut DbConnection, program_id: &str, ip_hash: &str, cap: i64) -> StorageResult<i64> {
-    let ids: Vec<String> = referrals::table
-        .filter(referrals::program_id.eq(program_id))
-        .filter(referrals::referee_ip_hash.eq(ip_hash))
-        .select(referrals::id)
-        .limit(cap)
-        .load(conn)?;
-    Ok(ids.len() as i64)
-}
-
 /// Sets a referral's review (and its stage, when given) if the review is
 /// one of `from`; false when another decision came first.
 pub fn set_review(

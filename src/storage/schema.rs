@@ -333,6 +333,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    velocity_counts (key, bucket) {
+        key -> Text,
+        bucket -> Timestamp,
+        count -> Integer,
+    }
+}
+
+diesel::table! {
     participant_devices (participant_id, device_hash) {
         participant_id -> Text,
         device_hash -> Text,
@@ -429,6 +437,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     fraud_lists,
     participant_devices,
     participant_visits,
+    velocity_counts,
     emails,
     email_suppressions,
     sign_in_links

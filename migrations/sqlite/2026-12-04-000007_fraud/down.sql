@@ -1,3 +1,4 @@
+DROP TABLE velocity_counts;
 DROP TABLE participant_visits;
 DROP TABLE participant_devices;
 DROP TABLE fraud_lists;

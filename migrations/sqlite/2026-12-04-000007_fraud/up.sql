@@ -65,3 +65,14 @@ CREATE TABLE participant_visits (
     at TIMESTAMP NOT NULL,
     PRIMARY KEY (participant_id, day, ip_hash, user_agent_hash)
 );
+
+-- Velocity counters, kept as referrals are created so that a check reads
+-- a few rows instead of counting a participant's referrals: per
+-- participant by minute (the hour window) and by hour (the day window),
+-- per program and IP hash (the hash holds its day).
+CREATE TABLE velocity_counts (
+    key TEXT NOT NULL,
+    bucket TIMESTAMP NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (key, bucket)
+);

@@ -8,6 +8,7 @@
 pub mod lists;
 pub mod review;
 pub mod signals;
+pub mod velocity;
 pub mod visits;
 
 use serde::Serialize;
@@ -52,7 +53,7 @@ pub fn screen(
     now: PrimitiveDateTime,
 ) -> StorageResult<Screening> {
     row.referee_ip_hash = signals::referee_ip_hash(conn, key, seen, now)?;
-    let found = signals::gather(conn, key, settings, row, referrer, seen, now)?;
+    let found = signals::gather(conn, key, row, referrer, seen, now)?;
     let findings = fraud::evaluate(settings, &found);
     let decision = fraud::decision(&findings);
     let review = match decision {
@@ -87,8 +88,9 @@ struct FlaggedCheck<'a> {
     evidence: &'a str,
 }
 
-/// Stores the findings of the inserted referral `row` and, when a check
-/// flagged, held or rejected it, queues `fraud.flagged`.
+/// Counts the inserted referral `row` for the velocity checks, stores its
+/// findings and, when a check flagged, held or rejected it, queues
+/// `fraud.flagged`.
 pub fn keep(
     conn: &mut DbConnection,
     outbox: &mut Outbox,
@@ -97,6 +99,7 @@ pub fn keep(
     screening: &Screening,
     now: PrimitiveDateTime,
 ) -> StorageResult<()> {
+    velocity::record(conn, row)?;
     if screening.findings.is_empty() {
         return Ok(());
     }

@@ -9,13 +9,12 @@ use time::{Duration, PrimitiveDateTime};
 
 use crate::crypto::{SigningKey, sha256_hex};
 use crate::domain::disposable::DisposableDomains;
-use crate::domain::fraud::{Recent, SameIp, Signals};
-use crate::domain::program::FraudSettings;
+use crate::domain::fraud::{SameIp, Signals};
 use crate::domain::review::{FraudList, domain_and_parents, parse_network};
 use crate::services::clicks::ip_hash::hash_ip;
 use crate::storage::fraud::{self, VisitRow};
 use crate::storage::participants::ParticipantRow;
-use crate::storage::referrals::{self, ReferralRow};
+use crate::storage::referrals::ReferralRow;
 use crate::storage::{DbConnection, StorageResult, ip_salts};
 
 /// How far back the referee's address is compared with the referrer's.
@@ -84,7 +83,6 @@ pub fn referee_ip_hash(
 pub fn gather(
     conn: &mut DbConnection,
     key: &SigningKey,
-    settings: &FraudSettings,
     row: &ReferralRow,
     referrer: Option<&ParticipantRow>,
     seen: &Seen,
@@ -101,22 +99,7 @@ pub fn gather(
     if let Some(domain) = domain {
         signals.disposable_domain = disposable(conn, domain)?.then(|| domain.to_string());
     }
-    // Counted only up to the limit: whether it is reached is the question.
-    let velocity = &settings.velocity;
-    let participant_since = |conn: &mut DbConnection, d, limit: u32| {
-        referrals::count_for_participant_since(conn, &row.participant_id, now - d, i64::from(limit)).map(saturate)
-    };
-    signals.recent = Recent {
-        participant_last_hour: participant_since(conn, Duration::hours(1), velocity.per_participant_per_hour)?,
-        participant_last_day: participant_since(conn, Duration::days(1), velocity.per_participant_per_day)?,
-        ip_last_day: match &row.referee_ip_hash {
-            Some(hash) => {
-                let cap = i64::from(velocity.per_ip_per_day);
-                saturate(referrals::count_for_ip_hash(conn, &row.program_id, hash, cap)?)
-            }
-            None => 0,
-        },
-    };
+    signals.recent = super::velocity::recent(conn, row, now)?;
     // The referee's first stage is their claim (an event may start later).
     let claimed_at = [row.lead_at, row.qualified_at, row.opportunity_at, row.won_at]
         .into_iter()
@@ -126,10 +109,6 @@ pub fn gather(
     signals.seconds_click_to_lead = seen.click.as_ref().map(|c| (claimed_at - c.at).whole_seconds());
     signals.blocklisted = blocklisted(conn, row, domain, seen.ip)?;
     Ok(signals)
-}
-
-fn saturate(n: i64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// How the referee is the referrer, if they are.

@@ -47,8 +47,14 @@ pub async fn record(db: &Db, key: &SigningKey, visit: OwnVisit, now: PrimitiveDa
         .await?)
 }
 
-/// Deletes visits whose day's salt is gone.
+/// Deletes visits whose day's salt is gone, and velocity buckets past
+/// every window.
 pub async fn forget_old(db: &Db, now: PrimitiveDateTime) -> ServiceResult<usize> {
     let day = (now - time::Duration::days(SALT_KEEP_DAYS)).date().to_string();
-    Ok(db.write(move |conn| fraud::delete_visits_before(conn, &day)).await?)
+    Ok(db
+        .write(move |conn| {
+            let visits = fraud::delete_visits_before(conn, &day)?;
+            Ok(visits + super::velocity::forget_old(conn, now)?)
+        })
+        .await?)
 }
