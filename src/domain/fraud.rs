@@ -256,4 +256,40 @@ mod tests {
         let held = [Finding { check: Check::Velocity, action: FraudAction::Hold, evidence: String::new() }];
         assert_eq!(participant_reason(&held), Some("under review — usually decided within 3 days"));
     }
+
+    #[test]
+    fn each_tunable_check_takes_every_action_the_program_sets() {
+        use crate::domain::program::Velocity;
+        let actions = [FraudAction::Allow, FraudAction::Flag, FraudAction::Hold, FraudAction::Reject];
+        let at = datetime!(2026-11-03 10:00);
+        for action in actions {
+            let settings = FraudSettings {
+                self_referral: action,
+                same_device: action,
+                same_ip: action,
+                disposable_email: action,
+                velocity: Velocity { action, ..Velocity::default() },
+                ..FraudSettings::default()
+            };
+            let cases = [
+                (Check::SelfReferral, Signals { self_referral: Some("the same email".into()), ..Default::default() }),
+                (Check::SameDevice, Signals { same_device: true, ..Default::default() }),
+                (
+                    Check::SameIp,
+                    Signals {
+                        same_ip: Some(SameIp { referrer_click_at: at, same_user_agent: true }),
+                        ..Default::default()
+                    },
+                ),
+                (Check::DisposableEmail, Signals { disposable_domain: Some("x.example".into()), ..Default::default() }),
+                (
+                    Check::Velocity,
+                    Signals { recent: Recent { ip_last_day: 3, ..Default::default() }, ..Default::default() },
+                ),
+            ];
+            for (check, signals) in cases {
+                assert_eq!(checks(&evaluate(&settings, &signals)), [(check, action)], "{check:?} set to {action:?}");
+            }
+        }
+    }
 }

@@ -352,3 +352,17 @@ async fn reviewers_get_one_digest_a_day_while_referrals_wait() {
     assert_eq!(digest.rcpt_tos, [OWNER_EMAIL], "the owner reviews; the viewer does not");
     assert_eq!(digest.link_containing("/admin/review").map(|l| path_of(&app, &l)), Some("/admin/review".into()));
 }
+
+#[actix_web::test]
+async fn a_line_break_in_the_sender_name_is_refused_when_the_program_is_saved() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let body = json!({"name": "Acme", "destination_url": "https://acme.example/",
+                      "emails": {"sender_name": "Acme\r\nBcc: everyone@example.com", "reply_to": "not an address"}});
+    let resp = app.client.put(app.url("/api/v1/programs/acme")).bearer_auth(&key).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let errors: Value = resp.json().await.unwrap();
+    let fields: Vec<&str> =
+        errors["error"]["fields"].as_array().unwrap().iter().filter_map(|f| f["field"].as_str()).collect();
+    assert!(fields.contains(&"emails.sender_name") && fields.contains(&"emails.reply_to"), "{errors}");
+}
