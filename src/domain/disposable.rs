@@ -28,6 +28,12 @@ impl DisposableDomains {
         Self { domains }
     }
 
+    /// Where the bundled list comes from: its header's `#` lines (source,
+    /// licence, date), joined.
+    pub fn source() -> String {
+        BUNDLED.lines().map_while(|l| l.strip_prefix('#')).map(str::trim).collect::<Vec<_>>().join(" ")
+    }
+
     pub fn len(&self) -> usize {
         self.domains.len()
     }

@@ -22,14 +22,6 @@ use crate::web::forms::FormErrors;
 use crate::web::page::{Layout, PageCtx, Section};
 use crate::web::state::AppState;
 
-/// The bundled list, read here only for its header (source, licence, date).
-const BUNDLED: &str = include_str!("../../../../data/disposable_email_domains.txt");
-
-/// The header comment of the bundled list, as one paragraph.
-fn bundled_source() -> String {
-    BUNDLED.lines().map_while(|l| l.strip_prefix('#')).map(str::trim).collect::<Vec<_>>().join(" ")
-}
-
 /// What a list does, and an example entry, for the page.
 fn describe(list: FraudList) -> (&'static str, &'static str) {
     match list {
@@ -127,7 +119,7 @@ async fn page(state: &AppState, ctx: &PageCtx, who: &CurrentAdmin, typed: Option
         layout: ctx.layout(Some(&who.user), Section::FraudLists),
         lists,
         bundled_count: DisposableDomains::bundled().len(),
-        bundled_source: bundled_source(),
+        bundled_source: DisposableDomains::source(),
     })
 }
 
@@ -214,7 +206,7 @@ mod tests {
 
     #[test]
     fn the_bundled_lists_header_names_its_source_and_date() {
-        let source = bundled_source();
+        let source = DisposableDomains::source();
         assert!(source.contains("disposable-email-domains"), "{source}");
         assert!(source.contains("CC0"), "{source}");
         assert!(!source.contains('#'), "{source}");
