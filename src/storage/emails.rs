@@ -135,6 +135,17 @@ pub fn finish(
     Ok(changed == 1)
 }
 
+/// Whether a waiting email carries no note yet.
+pub fn any_unnoted(conn: &mut DbConnection) -> StorageResult<bool> {
+    let found: Vec<String> = emails::table
+        .filter(emails::status.eq(WAITING))
+        .filter(emails::last_error.is_null())
+        .select(emails::id)
+        .limit(1)
+        .load(conn)?;
+    Ok(!found.is_empty())
+}
+
 /// Marks waiting emails that carry no note with `note` (no SMTP server is
 /// configured); how many.
 pub fn note_unsent(conn: &mut DbConnection, note: &str) -> StorageResult<usize> {

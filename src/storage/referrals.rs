@@ -169,6 +169,8 @@ pub struct ReferralFilter {
     pub stage: Option<String>,
     /// Created at or after.
     pub since: Option<PrimitiveDateTime>,
+    /// Where the fraud review stands (`held`, `rejected`, …).
+    pub review: Option<String>,
 }
 
 /// A page of referrals in a stable order (creation time, then id), after
@@ -188,6 +190,9 @@ pub fn page(
     }
     if let Some(since) = filter.since {
         q = q.filter(referrals::created_at.ge(since));
+    }
+    if let Some(review) = &filter.review {
+        q = q.filter(referrals::review.eq(review.clone()));
     }
     if let Some((at, id)) = after {
         q = q.filter(referrals::created_at.gt(at).or(referrals::created_at.eq(at).and(referrals::id.gt(id))));

@@ -539,3 +539,30 @@ async fn the_dashboard_says_how_many_referrals_wait_and_an_early_release_defers_
         other => panic!("an early release must wait for the review: {other:?}"),
     }
 }
+
+#[actix_web::test]
+async fn the_api_lists_referrals_by_review_and_names_a_bad_filter() {
+    let app = spawn_app().await;
+    let program = create_program(&app, json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let key = api_key(&app).await;
+    for (id, email) in [("a", "fine@example.org"), ("b", "temp@mailinator.com")] {
+        let body = json!({"id": id, "type": "lead", "program": "acme", "code": code, "referee": {"email": email}});
+        post_event(&app, &key, body).await;
+    }
+    let get = |query: &'static str| {
+        let url = app.url(&format!("/api/v1/referrals{query}"));
+        let client = app.client.clone();
+        let key = key.clone();
+        async move { client.get(url).bearer_auth(key).send().await.unwrap() }
+    };
+    let held: Value = get("?review=held").await.json().await.unwrap();
+    let emails: Vec<&str> =
+        held["data"].as_array().unwrap().iter().map(|r| r["referee"]["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["temp@mailinator.com"]);
+    assert_eq!(held["data"][0]["review"], "held");
+    let bad = get("?review=maybe").await;
+    assert_eq!(bad.status(), 422);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["error"]["fields"][0]["field"], "review");
+}

@@ -96,7 +96,11 @@ impl EmailSender {
     pub async fn run_once(&self) -> ServiceResult<Run> {
         let now = self.clock.now_utc();
         let Some(transport) = &self.transport else {
-            self.db.write(|conn| emails::note_unsent(conn, NO_SMTP)).await?;
+            // A read first: the note is written once per email, not a
+            // write lock taken every second.
+            if self.db.run(emails::any_unnoted).await? {
+                self.db.write(|conn| emails::note_unsent(conn, NO_SMTP)).await?;
+            }
             return Ok(Run::default());
         };
         let mut run = Run::default();

@@ -76,7 +76,8 @@ pub async fn list(
     let names: HashMap<String, String> = all.iter().map(|p| (p.id.clone(), p.config.name.clone())).collect();
     let program = all.iter().find(|p| p.slug.as_str() == query.program);
     let stage = ReferralState::parse(&query.stage).map(|s| s.as_str().to_string());
-    let filter = ReferralFilter { program_id: program.map(|p| p.id.clone()), stage: stage.clone(), since: None };
+    let filter =
+        ReferralFilter { program_id: program.map(|p| p.id.clone()), stage: stage.clone(), ..Default::default() };
     // A cursor that does not read starts from the first page.
     let after = Cursor::decode(&query.cursor);
     let (listed, next) = referrals::page(&state.db, filter, after, PAGE).await?;

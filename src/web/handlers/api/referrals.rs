@@ -1,4 +1,4 @@
-//! `GET /api/v1/referrals?program=&stage=&since=&cursor=&limit=`: referrals
+//! `GET /api/v1/referrals?program=&stage=&review=&since=&cursor=&limit=`: referrals
 //! in a stable order (creation time, then id), a page at a time.
 
 use std::collections::HashMap;
@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::domain::FieldError;
 use crate::domain::conversion::ReferralState;
+use crate::domain::review::Review;
 use crate::domain::rfc3339::parse_utc;
 use crate::services::programs;
 use crate::services::referral_json::ReferralJson;
@@ -48,6 +49,12 @@ pub async fn list(
             None => {
                 errors.push(FieldError::new("stage", "must be lead, qualified, opportunity, won, refunded or rejected"))
             }
+        }
+    }
+    if let Some(review) = query.get("review") {
+        match Review::parse(review) {
+            Some(review) => filter.review = Some(review.as_str().to_string()),
+            None => errors.push(FieldError::new("review", "must be clear, flagged, held, approved or rejected")),
         }
     }
     if let Some(since) = query.get("since") {
