@@ -278,6 +278,13 @@ async fn the_admin_sees_the_outbox_a_safe_preview_and_resends() {
     assert!(page.contains("Your sign-in link for Acme friends"));
     assert!(page.contains("/p/sign-in/…") && !page.contains("/p/sign-in/A"), "the secret link is replaced");
     let welcome = rows.iter().find(|r| r.kind == "welcome").unwrap();
+    let page = app.get(&format!("/admin/emails/{}", welcome.id)).await.text().await.unwrap();
+    assert!(
+        page.contains("Acme friends &lt;goodword@localhost&gt;")
+            || page.contains("Acme friends &#60;goodword@localhost&#62;"),
+        "the sender"
+    );
+    assert!(page.contains("team@acme.example"), "the reply-to");
     let html = app.get(&format!("/admin/emails/{}/preview.html", welcome.id)).await;
     let csp = html.headers()["content-security-policy"].to_str().unwrap().to_string();
     assert!(csp.starts_with("sandbox; default-src 'none'"), "{csp}");

@@ -28,6 +28,10 @@ pub async fn page(db: &Db, filter: EmailFilter, page: i64) -> ServiceResult<(Vec
 /// with sign-in and set-password links replaced.
 #[derive(Debug, Clone)]
 pub struct Preview {
+    /// The sender as the recipient sees it: the program's sender name
+    /// and `GOODWORD_MAIL_FROM`.
+    pub from: String,
+    pub reply_to: Option<String>,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -37,16 +41,22 @@ pub struct Preview {
 pub async fn show(
     db: &Db,
     ctx: &RenderContext,
+    mail_from: &str,
     id: &str,
     now: PrimitiveDateTime,
 ) -> ServiceResult<Option<(EmailRow, Result<Preview, String>)>> {
     let (id, ctx) = (id.to_string(), RenderContext { redact_secrets: true, ..ctx.clone() });
+    let mail_from = mail_from.to_string();
     Ok(db
         .run(move |conn| {
             let Some(row) = emails::find(conn, &id)? else { return Ok(None) };
             let preview = prepare(conn, &ctx, &row, now)?.and_then(|p| {
                 let (text, html) = p.message.render().map_err(|e| e.to_string())?;
-                Ok(Preview { subject: p.message.subject, text, html })
+                let from = match &p.sender_name {
+                    Some(name) => format!("{name} <{mail_from}>"),
+                    None => mail_from.clone(),
+                };
+                Ok(Preview { from, reply_to: p.reply_to, subject: p.message.subject, text, html })
             });
             Ok(Some((row, preview)))
         })

@@ -140,7 +140,9 @@ pub async fn show(
 ) -> AppResult<HttpResponse> {
     admin.require(Permission::View)?;
     let now = state.clock.now_utc();
-    let (row, preview) = admin::show(&state.db, &render_context(&state), &id, now).await?.ok_or(AppError::NotFound)?;
+    let (row, preview) = admin::show(&state.db, &render_context(&state), &state.settings.mail_from, &id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let page = DetailPage {
         layout: ctx.layout(Some(&admin.user), Section::Emails),
         id: row.id.clone(),
@@ -164,7 +166,9 @@ pub async fn preview_html(
 ) -> AppResult<HttpResponse> {
     admin.require(Permission::View)?;
     let now = state.clock.now_utc();
-    let (_, preview) = admin::show(&state.db, &render_context(&state), &id, now).await?.ok_or(AppError::NotFound)?;
+    let (_, preview) = admin::show(&state.db, &render_context(&state), &state.settings.mail_from, &id, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let html = preview.map(|p| p.html).unwrap_or_else(|why| format!("<p>This email cannot be shown: {why}</p>"));
     let mut resp = HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html);
     let headers = resp.headers_mut();
