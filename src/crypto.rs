@@ -18,6 +18,12 @@ pub fn random_token(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether `s` has the shape of a [`random_token`] or a [`SigningKey::sign`]
+/// of 32 bytes (43 base64url characters): checked before any lookup.
+pub fn is_token(s: &str) -> bool {
+    s.len() == 43 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// Hex SHA-256: how tokens and API keys are stored, never in the clear.
 pub fn sha256_hex(input: &str) -> String {
     let digest = Sha256::digest(input.as_bytes());

@@ -48,6 +48,19 @@ impl Check {
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == raw)
     }
+
+    /// The check in the admin's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Check::SelfReferral => "Self-referral",
+            Check::SameDevice => "Same device",
+            Check::SameIp => "Same address",
+            Check::DisposableEmail => "Disposable email",
+            Check::Velocity => "Too many referrals",
+            Check::TooFast => "Too fast",
+            Check::Blocklist => "Blocklist",
+        }
+    }
 }
 
 /// The referrer's own visit that the referee's matched.

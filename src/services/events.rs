@@ -296,7 +296,7 @@ fn apply_to(
             let reached = Reached { referral: &referral, from, to, amount: event.amount };
             rewards::on_reached(conn, outbox, &program.config, &reached, now)?;
             if to == Stage::Won {
-                email::referral_news(conn, EmailKind::ReferralWon, &referral, now)?;
+                email::referral_news(conn, EmailKind::ReferralWon, &referral, None, now)?;
             }
             (ReferralState::Open(to), format!("moved to {}", to.as_str()))
         }
@@ -372,7 +372,7 @@ fn attribute(
     let reached = Reached { referral: &row, from: None, to: stage, amount: event.amount };
     rewards::on_reached(conn, outbox, &program.config, &reached, now)?;
     let news = if stage == Stage::Won { EmailKind::ReferralWon } else { EmailKind::ReferralJoined };
-    email::referral_news(conn, news, &row, now)?;
+    email::referral_news(conn, news, &row, referrer.as_ref(), now)?;
     let outcome = match screening.rejected() {
         true => format!("attributed at {}, rejected by the fraud checks", stage.as_str()),
         false => format!("attributed at {}", stage.as_str()),

@@ -275,7 +275,7 @@ pub async fn get_by_external_id(
 
 /// The participant a portal token opens.
 pub async fn by_portal_token(db: &Db, token: &str) -> ServiceResult<Option<Participant>> {
-    if token.len() != 43 || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !crate::crypto::is_token(token) {
         return Ok(None);
     }
     let hash = sha256_hex(token);

@@ -104,7 +104,7 @@ pub async fn claim(
             fraud::keep(conn, &mut outbox, &slug, &row, &screening, now)?;
             let reached = Reached { referral: &row, from: None, to: Stage::Lead, amount: None };
             on_reached(conn, &mut outbox, &program.config, &reached, now)?;
-            email::referral_news(conn, EmailKind::ReferralJoined, &row, now)?;
+            email::referral_news(conn, EmailKind::ReferralJoined, &row, referrer.as_ref(), now)?;
             let note = ChangeNote {
                 event: EventType::ReferralCreated,
                 referral_id: &id,

@@ -17,6 +17,7 @@ use time::PrimitiveDateTime;
 
 use crate::domain::email_kind::EmailKind;
 use crate::storage::emails::{self, EmailRow, SUPPRESSED, WAITING};
+use crate::storage::participants::ParticipantRow;
 use crate::storage::referrals::ReferralRow;
 use crate::storage::rewards::RewardRow;
 use crate::storage::{DbConnection, StorageResult, participants, referrals};
@@ -68,17 +69,29 @@ pub fn queue(conn: &mut DbConnection, email: NewEmail<'_>, now: PrimitiveDateTim
 }
 
 /// Tells the referrer that their referral joined or became a customer
-/// (not for a rejected one), once per referral and kind.
+/// (not for a rejected one), once per referral and kind. `referrer` is
+/// the referral's participant when the caller has read it already.
 pub fn referral_news(
     conn: &mut DbConnection,
     kind: EmailKind,
     referral: &ReferralRow,
+    referrer: Option<&ParticipantRow>,
     now: PrimitiveDateTime,
 ) -> StorageResult<()> {
     if referral.review == "rejected" {
         return Ok(());
     }
-    let Some(p) = participants::find(conn, &referral.participant_id)? else { return Ok(()) };
+    let read;
+    let p = match referrer {
+        Some(p) => p,
+        None => match participants::find(conn, &referral.participant_id)? {
+            Some(found) => {
+                read = found;
+                &read
+            }
+            None => return Ok(()),
+        },
+    };
     let email = NewEmail {
         kind,
         to_address: &p.email,

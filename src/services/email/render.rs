@@ -299,7 +299,7 @@ fn admin_message(subject: String, paragraphs: Vec<String>, action: Action, reaso
 
 fn review_digest(ctx: &RenderContext, conn: &mut DbConnection) -> StorageResult<Message> {
     let waiting = referrals::held_count(conn, None)?;
-    let mut m = admin_message(
+    let m = admin_message(
         format!("{waiting} {} for review", if waiting == 1 { "referral waits" } else { "referrals wait" }),
         vec![format!(
             "{waiting} held {} in the review queue, oldest first. Their rewards stay pending until someone decides.",
@@ -308,7 +308,6 @@ fn review_digest(ctx: &RenderContext, conn: &mut DbConnection) -> StorageResult<
         Action { label: "Open the review queue".into(), url: ctx.url("/admin/review") },
         "You get this daily digest because you review referrals in goodword.",
     );
-    m.signature = "— goodword".into();
     Ok(m)
 }
 

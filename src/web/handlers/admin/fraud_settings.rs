@@ -9,6 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::fraud::Check;
 use crate::domain::program::{ConfigError, FraudAction, FraudSettings, parse_config};
 use crate::domain::{Permission, ProgramSlug};
 use crate::services::programs::{self, Program};
@@ -29,22 +30,30 @@ const ACTIONS: [(FraudAction, &str); 4] = [
     (FraudAction::Reject, "Reject"),
 ];
 
-/// The checks with an action of their own: (field, label, what it catches).
-const CHECKS: [(&str, &str, &str); 5] = [
-    ("self_referral", "Self-referral", "The referee's email address (normalised) or customer id is the referrer's."),
+/// The checks with an action of their own: (field, check, what it catches).
+const CHECKS: [(&str, Check, &str); 5] = [
+    (
+        "self_referral",
+        Check::SelfReferral,
+        "The referee's email address (normalised) or customer id is the referrer's.",
+    ),
     (
         "same_device",
-        "Same device",
+        Check::SameDevice,
         "The referee's browser carries the referrer's own device cookie, set on their portal.",
     ),
     (
         "same_ip",
-        "Same address and browser",
+        Check::SameIp,
         "The referee's address and browser match a visit of the referrer's in the last 30 days. The address alone is \
          only kept as evidence.",
     ),
-    ("disposable_email", "Disposable email", "The referee's domain is on the disposable list (see the fraud lists)."),
-    ("velocity.action", "Too many referrals", "Over one of the velocity limits below; the extra ones get this action."),
+    (
+        "disposable_email",
+        Check::DisposableEmail,
+        "The referee's domain is on the disposable list (see the fraud lists).",
+    ),
+    ("velocity.action", Check::Velocity, "Over one of the velocity limits below; the extra ones get this action."),
 ];
 
 #[derive(Deserialize)]
@@ -165,10 +174,10 @@ fn page(ctx: &PageCtx, who: &CurrentAdmin, program: &Program, form: &FraudForm, 
     let id = |name: &str| name.replace('.', "-");
     let checks = CHECKS
         .iter()
-        .map(|(name, label, hint)| CheckView {
+        .map(|(name, check, hint)| CheckView {
             name,
             id: id(name),
-            label,
+            label: check.label(),
             hint,
             choices: ACTIONS
                 .iter()

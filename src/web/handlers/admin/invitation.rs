@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::crypto::is_token;
 use crate::domain::NewPassword;
 use crate::services::accounts;
 use crate::web::csrf::CsrfForm;
@@ -26,15 +27,11 @@ struct InvitationPage {
     errors: FormErrors,
 }
 
-fn well_formed(token: &str) -> bool {
-    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 #[get("/admin/invitation/{token}")]
 pub async fn show(ctx: PageCtx, token: web::Path<String>) -> AppResult<HttpResponse> {
     let page = InvitationPage {
         layout: ctx.layout(None, Section::None),
-        valid: well_formed(&token),
+        valid: is_token(&token),
         token: token.into_inner(),
         errors: FormErrors::new(),
     };

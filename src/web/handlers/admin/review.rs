@@ -62,13 +62,7 @@ fn verb(decision: Decision) -> &'static str {
 /// A check as the reviewer reads it.
 fn check_label(name: &str) -> &str {
     match Check::parse(name) {
-        Some(Check::SelfReferral) => "Self-referral",
-        Some(Check::SameDevice) => "Same device",
-        Some(Check::SameIp) => "Same address",
-        Some(Check::DisposableEmail) => "Disposable email",
-        Some(Check::Velocity) => "Too many referrals",
-        Some(Check::TooFast) => "Too fast",
-        Some(Check::Blocklist) => "Blocklist",
+        Some(check) => check.label(),
         None => name,
     }
 }

@@ -11,6 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::crypto::is_token;
 use crate::domain::EmailAddress;
 use crate::services::email::sign_in;
 use crate::web::client_ip::client_ip;
@@ -86,13 +87,9 @@ pub async fn send(
     ctx.render(&page)
 }
 
-fn well_formed(token: &str) -> bool {
-    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 #[get("/p/sign-in/{token}")]
 pub async fn show_link(token: web::Path<String>, ctx: PageCtx) -> AppResult<HttpResponse> {
-    let page = LinkPage { csrf: ctx.csrf().to_string(), valid: well_formed(&token), token: token.into_inner() };
+    let page = LinkPage { csrf: ctx.csrf().to_string(), valid: is_token(&token), token: token.into_inner() };
     let resp = ctx.render(&page)?;
     Ok(no_store(resp))
 }
@@ -104,7 +101,7 @@ pub async fn use_link(
     ctx: PageCtx,
     CsrfForm(_): CsrfForm<std::collections::HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
-    let portal = match well_formed(&token) {
+    let portal = match is_token(&token) {
         true => sign_in::use_portal_link(&state.db, &state.keys, &token, state.clock.now_utc()).await?,
         false => None,
     };

@@ -4,7 +4,6 @@
 //! no CSRF token: the signature is the authority), or the page's button.
 //! The page lists every kind to turn on or off.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 
@@ -90,7 +89,5 @@ pub async fn save(
     let on: Vec<EmailKind> =
         pairs.iter().filter(|(name, _)| name == "on").filter_map(|(_, value)| EmailKind::parse(value)).collect();
     unsubscribe::set_preferences(&state.db, address.clone(), on, state.clock.now_utc()).await?;
-    let mut resp = page(&state, &ctx, token.into_inner(), (address, kind), true).await?;
-    *resp.status_mut() = StatusCode::OK;
-    Ok(resp)
+    page(&state, &ctx, token.into_inner(), (address, kind), true).await
 }
