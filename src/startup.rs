@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::services::instance;
 use crate::storage::{Db, migrations};
 use crate::web::handlers::admin::require_setup;
+use crate::web::hot_path::ShortLinks;
 use crate::web::middleware::{catch_panic, error_bodies, observe, security_headers};
 use crate::web::routes;
 use crate::web::state::{AppState, Keys};
@@ -84,7 +85,9 @@ impl Application {
         let database = app_state.settings.database.clone();
         let server = HttpServer::new(move || {
             // Outermost last: metrics see the final status; headers reach
-            // every response, error pages and panics included.
+            // every response, error pages and panics included. Short links
+            // are answered before all of it, with the same headers and
+            // metrics (see `hot_path`).
             App::new()
                 .app_data(app_state.clone())
                 .configure(routes)
@@ -93,6 +96,7 @@ impl Application {
                 .wrap(from_fn(error_bodies))
                 .wrap(security_headers(https))
                 .wrap(from_fn(observe))
+                .wrap(ShortLinks::new(app_state.clone()))
         })
         .workers(workers)
         // Blocking work is database work (and argon2): together the workers

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{Error, HttpResponse, web};
 use futures_util::FutureExt;
@@ -30,25 +30,44 @@ pub const SECURITY_HEADERS: [(&str, &str); 6] = [
 ];
 const HSTS: &str = "max-age=31536000";
 
+/// [`SECURITY_HEADERS`] parsed when compiling, for the responses that pass
+/// no `DefaultHeaders` (inserting them then copies no bytes).
+static SECURITY_HEADER_VALUES: [(HeaderName, HeaderValue); 6] = [
+    parsed(SECURITY_HEADERS[0]),
+    parsed(SECURITY_HEADERS[1]),
+    parsed(SECURITY_HEADERS[2]),
+    parsed(SECURITY_HEADERS[3]),
+    parsed(SECURITY_HEADERS[4]),
+    parsed(SECURITY_HEADERS[5]),
+];
+
+const fn parsed((name, value): (&'static str, &'static str)) -> (HeaderName, HeaderValue) {
+    (HeaderName::from_static(name), HeaderValue::from_static(value))
+}
+
 /// The middleware that adds [`SECURITY_HEADERS`] (and HSTS on https).
 pub fn security_headers(https: bool) -> DefaultHeaders {
     let headers = SECURITY_HEADERS.iter().fold(DefaultHeaders::new(), |h, (name, value)| h.add((*name, *value)));
     if https { headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS)) } else { headers }
 }
 
-/// Adds the security headers to a response built outside the middleware
-/// chain (the panic page travels as an error, past `DefaultHeaders`).
-fn add_security_headers(resp: &mut HttpResponse, https: bool) {
-    for (name, value) in SECURITY_HEADERS {
-        resp.headers_mut().insert(HeaderName::from_static(name), header::HeaderValue::from_static(value));
+/// Adds the security headers (those the response does not set itself) to
+/// a response built outside the middleware chain: the panic page, which
+/// travels as an error past `DefaultHeaders`, and the short-link fast path.
+pub fn add_security_headers(resp: &mut HttpResponse, https: bool) {
+    let headers = resp.headers_mut();
+    for (name, value) in &SECURITY_HEADER_VALUES {
+        if !headers.contains_key(name) {
+            headers.insert(name.clone(), value.clone());
+        }
     }
-    if https {
-        resp.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, header::HeaderValue::from_static(HSTS));
+    if https && !headers.contains_key(header::STRICT_TRANSPORT_SECURITY) {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
 }
 
 /// The route pattern of the short link, the hot path.
-const REDIRECT_ROUTE: &str = "/r/{code}";
+pub const REDIRECT_ROUTE: &str = "/r/{code}";
 
 /// The matched route pattern (`/r/{code}`), never the raw path, so that
 /// metric labels stay few; requests that matched no route share one label.
@@ -123,6 +142,25 @@ pub async fn error_bodies(
     Ok(ServiceResponse::new(req, fresh))
 }
 
+/// Logs a handler's panic and gives the 500 page (JSON under `/api`),
+/// security headers included.
+pub fn panic_page(path: &str, panic: &(dyn std::any::Any + Send), https: bool) -> HttpResponse {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".into());
+    tracing::error!(path, panic = %what, "handler panicked");
+    let status = actix_web::http::StatusCode::INTERNAL_SERVER_ERROR;
+    let mut resp = if path.starts_with("/api/") {
+        actix_web::ResponseError::error_response(&ApiError::for_status(status))
+    } else {
+        html_error_page(status, "The error was logged. Please try again in a moment.")
+    };
+    add_security_headers(&mut resp, https);
+    resp
+}
+
 /// Turns a panic in a handler into a logged 500 page instead of a dropped
 /// connection. The request cannot be kept for the response (routing needs
 /// sole ownership of it), so the page travels as an error carrying a
@@ -136,19 +174,7 @@ pub async fn catch_panic(
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(res) => res.map(ServiceResponse::map_into_boxed_body),
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic".into());
-            tracing::error!(path, panic = %what, "handler panicked");
-            let status = actix_web::http::StatusCode::INTERNAL_SERVER_ERROR;
-            let mut resp = if path.starts_with("/api/") {
-                actix_web::ResponseError::error_response(&ApiError::for_status(status))
-            } else {
-                html_error_page(status, "The error was logged. Please try again in a moment.")
-            };
-            add_security_headers(&mut resp, https);
+            let resp = panic_page(&path, panic.as_ref(), https);
             Err(actix_web::error::InternalError::from_response("handler panicked", resp).into())
         }
     }

@@ -11,6 +11,7 @@ pub mod flash;
 pub mod format;
 pub mod forms;
 pub mod handlers;
+pub mod hot_path;
 pub mod middleware;
 pub mod multipart;
 pub mod page;

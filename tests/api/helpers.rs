@@ -398,3 +398,17 @@ pub fn click_rows_in(db: &TestDatabase) -> i64 {
     let store = goodword::storage::Db::connect(&db.url, goodword::config::SqliteSynchronous::Full, 1).unwrap();
     goodword::storage::clicks::count_all(&mut store.get().unwrap()).unwrap()
 }
+
+pub const CSP: &str =
+    "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// The headers every response carries, error pages included.
+pub fn assert_security_headers(resp: &reqwest::Response) {
+    let h = resp.headers();
+    assert_eq!(h["content-security-policy"], CSP);
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cross-origin-opener-policy"], "same-origin");
+    assert!(h.contains_key("permissions-policy"));
+}

@@ -2,16 +2,6 @@
 
 use crate::helpers::*;
 
-const CSP: &str = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
-
-fn assert_security_headers(resp: &reqwest::Response) {
-    let h = resp.headers();
-    assert_eq!(h["content-security-policy"], CSP);
-    assert_eq!(h["x-content-type-options"], "nosniff");
-    assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
-    assert_eq!(h["x-frame-options"], "DENY");
-}
-
 #[actix_web::test]
 async fn security_headers_are_on_a_404_page() {
     let app = spawn_app().await;

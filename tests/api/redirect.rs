@@ -191,3 +191,37 @@ async fn other_methods_and_deeper_paths_under_r_are_refused_with_a_page() {
     assert_eq!(head.status(), 302);
     assert_eq!(clicks(&app).await.len(), 1, "only the HEAD was a click");
 }
+
+#[actix_web::test]
+async fn every_short_link_answer_has_the_security_headers_and_is_counted_under_its_route() {
+    let app = spawn_app().await;
+    let program = create_program(&app, serde_json::json!({})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+
+    let found = visitor().get(app.url(&format!("/r/{code}"))).send().await.unwrap();
+    assert_eq!(found.status(), 302);
+    assert_security_headers(&found);
+    let unknown = visitor().get(app.url("/r/Zz9Zz9Zz")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_security_headers(&unknown);
+    assert!(unknown.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let preview = browser()
+        .get(app.url(&format!("/r/{code}")))
+        .header("User-Agent", "WhatsApp/2.23.20.0 A")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.status(), 200);
+    assert_security_headers(&preview);
+    let refused = visitor().post(app.url(&format!("/r/{code}"))).send().await.unwrap();
+    assert_eq!(refused.status(), 405);
+    assert_security_headers(&refused);
+
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for (method, status) in [("GET", 302), ("GET", 404), ("GET", 200), ("POST", 405)] {
+        let line =
+            format!(r#"goodword_http_requests_total{{method="{method}",route="/r/{{code}}",status="{status}"}} 1"#);
+        assert!(text.contains(&line), "{line} in {text}");
+    }
+    assert!(text.contains(r#"goodword_http_request_duration_seconds_count{route="/r/{code}"} 4"#), "{text}");
+}

@@ -49,24 +49,37 @@ pub fn scope() -> actix_web::Scope {
     web::scope("/r").default_service(web::to(follow))
 }
 
-/// `GET /r/{code}` (and `HEAD`, which some link checkers send).
+/// Every request under `/r` that the short-link fast path
+/// ([`crate::web::hot_path`]) passed on: other methods get 405. `GET` and
+/// `HEAD` are answered here too, for an app built without the fast path.
 async fn follow(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+    if !answers(req.method()) {
         // A bare status: the error-body middleware gives it its page.
         return Ok(HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET, HEAD")).finish());
     }
+    answer(&req, &state).await
+}
+
+/// The methods a short link answers: `GET`, and `HEAD`, which some link
+/// checkers send.
+pub fn answers(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD)
+}
+
+/// `GET /r/{code}`: the redirect (or the preview page, the 404 page, 429).
+pub async fn answer(req: &HttpRequest, state: &AppState) -> AppResult<HttpResponse> {
     // The raw path: a real code has no character that is percent-encoded.
-    let code = req.path().strip_prefix("/r/").unwrap_or_default().to_string();
-    if !ReferralCode::plausible(&code) {
+    let code = req.path().strip_prefix("/r/").unwrap_or_default();
+    if !ReferralCode::plausible(code) {
         return not_found("Check that the whole link was copied.");
     }
-    let ip = client_ip(&req, &state.settings.trusted_proxies);
+    let ip = client_ip(req, &state.settings.trusted_proxies);
     if let Some(ip) = ip
         && let Err(wait) = state.limits.check_redirect(ip)
     {
         return Err(AppError::TooManyRequests { retry_after_secs: retry_after_secs(wait) });
     }
-    let Some(link) = links::resolve(&state.db, &state.links, &code).await? else {
+    let Some(link) = links::resolve(&state.db, &state.links, code).await? else {
         return not_found("Check that the whole link was copied.");
     };
     if link.link.disabled || link.program.status() == ProgramStatus::Archived {
@@ -78,7 +91,7 @@ async fn follow(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpR
     let (bot, preview) = (visitor != Visitor::Browser, visitor == Visitor::LinkPreview);
     let at = state.clock.now_utc();
     let click_id = click_id_at(at, rand::random());
-    let (channel, referrer_host) = (channel(&req), referrer_host(&req));
+    let (channel, referrer_host) = (channel(req), referrer_host(req));
     state
         .clicks
         .record(NewClick {
@@ -93,16 +106,16 @@ async fn follow(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpR
         })
         .await;
     if preview {
-        return preview_page(&state, &link);
+        return preview_page(state, &link);
     }
     let mut location = String::with_capacity(6 + link.link.program_slug.len());
     location.push_str("/join/");
     location.push_str(&link.link.program_slug);
     let mut answer = HttpResponse::Found();
     answer.insert_header((header::LOCATION, location)).insert_header((header::CACHE_CONTROL, "no-store"));
-    if !keeps_first_click(&req, &state, &link).await {
+    if !keeps_first_click(req, state, &link).await {
         let window_days = link.program.config.attribution.window_days;
-        answer.insert_header((header::SET_COOKIE, ref_cookie(&code, &click_id, window_days, state.settings.https())));
+        answer.insert_header((header::SET_COOKIE, ref_cookie(code, &click_id, window_days, state.settings.https())));
     }
     Ok(answer.finish())
 }
