@@ -1,27 +1,72 @@
 //! What kind of software opened a link, from its User-Agent.
 
-/// Link-preview fetchers of messaging apps and social sites: they get the
-/// Open Graph page, and their visit is not a click. Apple's iMessage
-/// fetcher announces itself as Facebook's and Twitter's crawler; matching
-/// those covers it.
-const PREVIEW_FETCHERS: [&str; 12] = [
-    "slackbot",
-    "slack-imgproxy",
-    "facebookexternalhit",
-    "facebot",
-    "whatsapp",
-    "twitterbot",
-    "linkedinbot",
-    "telegrambot",
-    "discordbot",
-    "skypeuripreview",
-    "pinterestbot",
-    "redditbot",
+/// The names looked for in a User-Agent, without regard to case, grouped
+/// by first letter (see [`BY_LETTER`]).
+///
+/// Link-preview fetchers of messaging apps and social sites get the Open
+/// Graph page, and their visit is not a click. Apple's iMessage fetcher
+/// announces itself as Facebook's and Twitter's crawler; matching those
+/// covers it. Other automated clients are redirected, the click flagged.
+const NAMES: [(&str, Visitor); 20] = [
+    ("bot", Visitor::Bot),
+    ("crawl", Visitor::Bot),
+    ("curl/", Visitor::Bot),
+    ("discordbot", Visitor::LinkPreview),
+    ("facebookexternalhit", Visitor::LinkPreview),
+    ("facebot", Visitor::LinkPreview),
+    ("headlesschrome", Visitor::Bot),
+    ("linkedinbot", Visitor::LinkPreview),
+    ("pinterestbot", Visitor::LinkPreview),
+    ("python-requests", Visitor::Bot),
+    ("redditbot", Visitor::LinkPreview),
+    ("slackbot", Visitor::LinkPreview),
+    ("slack-imgproxy", Visitor::LinkPreview),
+    ("skypeuripreview", Visitor::LinkPreview),
+    ("spider", Visitor::Bot),
+    ("slurp", Visitor::Bot),
+    ("twitterbot", Visitor::LinkPreview),
+    ("telegrambot", Visitor::LinkPreview),
+    ("whatsapp", Visitor::LinkPreview),
+    ("wget/", Visitor::Bot),
 ];
 
-/// Other automated clients: the redirect is served, the click is flagged.
-const BOTS: [&str; 9] =
-    ["bot", "crawler", "spider", "crawl", "slurp", "curl/", "wget/", "python-requests", "headlesschrome"];
+/// For each letter a–z, the range of [`NAMES`] that begin with it.
+const BY_LETTER: [(usize, usize); 26] = by_letter();
+
+/// For each byte, the second letters of the names that begin with it (in
+/// either case), as bits: most positions of a browser's User-Agent are
+/// passed over after one table read.
+const SECOND_LETTERS: [u32; 256] = second_letters();
+
+const fn second_letters() -> [u32; 256] {
+    let mut bits = [0u32; 256];
+    let mut i = 0;
+    while i < NAMES.len() {
+        let name = NAMES[i].0.as_bytes();
+        bits[name[0] as usize] |= 1 << (name[1] - b'a');
+        bits[name[0].to_ascii_uppercase() as usize] |= 1 << (name[1] - b'a');
+        i += 1;
+    }
+    bits
+}
+
+const fn by_letter() -> [(usize, usize); 26] {
+    let mut ranges = [(0, 0); 26];
+    let mut i = 0;
+    while i < NAMES.len() {
+        let letter = (NAMES[i].0.as_bytes()[0] - b'a') as usize;
+        // Two letters at least, and grouped by the first: a letter's range
+        // only grows at its end.
+        assert!(NAMES[i].0.len() >= 2 && NAMES[i].0.as_bytes()[1].is_ascii_lowercase());
+        assert!(ranges[letter].1 == 0 || ranges[letter].1 == i, "NAMES must be grouped by first letter");
+        if ranges[letter].1 == 0 {
+            ranges[letter].0 = i;
+        }
+        ranges[letter].1 = i + 1;
+        i += 1;
+    }
+    ranges
+}
 
 /// What kind of software a User-Agent names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,34 +80,38 @@ pub enum Visitor {
 }
 
 impl Visitor {
-    /// Classifies a User-Agent in one pass over one lowercased copy (this
-    /// runs on every redirect). An empty User-Agent is a bot.
+    /// Classifies a User-Agent in one pass (this runs on every redirect):
+    /// a position is compared with the names that begin with its letter,
+    /// and only where the next letter can follow it. An empty User-Agent is
+    /// a bot.
     pub fn of(user_agent: &str) -> Self {
-        if user_agent.trim().is_empty() {
+        let ua = user_agent.as_bytes();
+        if ua.iter().all(u8::is_ascii_whitespace) {
             return Self::Bot;
         }
-        // Lowercased on the stack: user agents the redirect sees are short.
-        let mut stack = [0u8; 512];
-        let heap;
-        let ua: &[u8] = if user_agent.len() <= stack.len() {
-            let buf = &mut stack[..user_agent.len()];
-            buf.copy_from_slice(user_agent.as_bytes());
-            buf.make_ascii_lowercase();
-            buf
-        } else {
-            heap = user_agent.to_ascii_lowercase();
-            heap.as_bytes()
-        };
-        // Lowercasing ASCII letters keeps UTF-8 valid.
-        let ua = std::str::from_utf8(ua).unwrap_or_default();
-        let has = |needle: &str| ua.contains(needle);
-        if PREVIEW_FETCHERS.iter().any(|p| has(p)) {
-            Self::LinkPreview
-        } else if BOTS.iter().any(|b| has(b)) {
-            Self::Bot
-        } else {
-            Self::Browser
+        let mut found = Self::Browser;
+        for (i, pair) in ua.windows(2).enumerate() {
+            let seconds = SECOND_LETTERS[usize::from(pair[0])];
+            if seconds == 0 {
+                continue;
+            }
+            let second = pair[1].to_ascii_lowercase();
+            if !second.is_ascii_lowercase() || seconds & (1 << (second - b'a')) == 0 {
+                continue;
+            }
+            let (from, to) = BY_LETTER[usize::from(pair[0].to_ascii_lowercase() - b'a')];
+            let rest = &ua[i..];
+            for (name, kind) in &NAMES[from..to] {
+                if rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+                    // A preview fetcher wins over the bot names it contains.
+                    if *kind == Self::LinkPreview {
+                        return Self::LinkPreview;
+                    }
+                    found = Self::Bot;
+                }
+            }
         }
+        found
     }
 }
 
@@ -101,5 +150,26 @@ mod tests {
         assert_eq!(Visitor::of(&long), Visitor::LinkPreview);
         assert_eq!(Visitor::of(&"Mozilla ".repeat(100)), Visitor::Browser);
         assert_eq!(Visitor::of("  "), Visitor::Bot);
+    }
+
+    #[test]
+    fn every_name_is_found_anywhere_in_any_case() {
+        for (name, kind) in NAMES {
+            for ua in [
+                name.to_string(),
+                format!("Mozilla/5.0 (Linux; Android 14) {}/2.1", name.to_ascii_uppercase()),
+                format!("Mozilla/5.0 (compatible; {name}"),
+            ] {
+                assert_eq!(Visitor::of(&ua), kind, "{ua}");
+            }
+        }
+        // Preview fetchers win over the bot names they contain, wherever
+        // the bot name comes first.
+        assert_eq!(Visitor::of("crawler-bot then WhatsApp/2"), Visitor::LinkPreview);
+        assert_eq!(
+            Visitor::of("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36"),
+            Visitor::Browser
+        );
+        assert_eq!(Visitor::of("Mozilla/5.0 (X11; Linux) Firefox/128.0 – ünïcode"), Visitor::Browser);
     }
 }
