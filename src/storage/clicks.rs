@@ -121,10 +121,16 @@ fn add_to_daily(conn: &mut DbConnection, rows: &[ClickRow]) -> StorageResult<()>
     Ok(())
 }
 
-/// When the visitor behind `visit_key` last opened the link in a counted
-/// click, if within the rows kept.
-pub fn visit_last_counted(conn: &mut DbConnection, visit_key: &str) -> StorageResult<Option<PrimitiveDateTime>> {
-    Ok(click_visits::table.find(visit_key).select(click_visits::last_counted_at).first(conn).optional()?)
+/// When each of the visitors behind `visit_keys` last opened the link in
+/// a counted click, for those within the rows kept.
+pub fn visits_last_counted(
+    conn: &mut DbConnection,
+    visit_keys: &[String],
+) -> StorageResult<Vec<(String, PrimitiveDateTime)>> {
+    Ok(click_visits::table
+        .filter(click_visits::visit_key.eq_any(visit_keys))
+        .select((click_visits::visit_key, click_visits::last_counted_at))
+        .load(conn)?)
 }
 
 /// Records counted opens: (visit key, time), one per key.

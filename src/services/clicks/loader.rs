@@ -19,6 +19,17 @@ use crate::storage::{Db, StorageError, StorageResult, links, write_transaction};
 use super::journal::{JournalDir, Position};
 use super::{BATCH_MAX, BATCH_MIN, BATCH_WAIT, DUPLICATE_WINDOW, SHUTDOWN_PATIENCE, Shared};
 
+/// Redirects count as busy while clicks arrive faster than this (per
+/// second): a burst the processor may be short for. The loader then pauses
+/// after each batch for [`YIELD_FACTOR`] times the processor time the batch
+/// took, so it takes at most a tenth of one core (still some 15,000 clicks a
+/// second here) and the redirects the rest. Its transactions run at normal
+/// priority, so SQLite's write lock is never held by a starved thread.
+const BUSY_RATE: f64 = 1_000.0;
+const YIELD_FACTOR: u32 = 9;
+/// The longest pause between two batches.
+const YIELD_MAX: Duration = Duration::from_secs(1);
+
 /// Visits kept in memory before the ones past the window are dropped.
 const SEEN_MAX: usize = 200_000;
 /// How often visits past the duplicate window are deleted from the database.
@@ -31,7 +42,11 @@ pub(super) struct Loader {
     clock: Arc<dyn Clock>,
     dir: Arc<JournalDir>,
     shared: Arc<Shared>,
-    low_priority: bool,
+    /// Yields the processor to redirects while they are busy (`low`
+    /// loader priority).
+    yields: bool,
+    /// When clicks were last counted for [`BUSY_RATE`], and how many.
+    arrivals_since: (Instant, u64),
     /// Visit key → time of its last counted click: answers most duplicate
     /// questions without the database.
     seen: HashMap<VisitKey, PrimitiveDateTime>,
@@ -49,13 +64,11 @@ impl Loader {
         shared: Arc<Shared>,
         low_priority: bool,
     ) -> Self {
-        Self { db, clock, dir, shared, low_priority, seen: HashMap::new(), pruned_at: None }
+        let arrivals_since = (Instant::now(), shared.clicks_journaled.load(Ordering::Relaxed));
+        Self { db, clock, dir, shared, yields: low_priority, arrivals_since, seen: HashMap::new(), pruned_at: None }
     }
 
     pub(super) fn run(mut self) {
-        if self.low_priority {
-            lower_priority();
-        }
         if let Ok(mut pos) = self.start_position() {
             self.shared.update(|p| p.loaded = pos);
             let mut pending_since: Option<Instant> = None;
@@ -105,12 +118,17 @@ impl Loader {
                 }
                 pending_since = None;
                 let mut rows = read.rows;
+                let cpu_before = thread_cpu_time();
                 if self.load_with_retry(&mut rows, read.end, stopping).is_err() {
                     break;
                 }
                 pos = read.end;
                 self.shared.clicks_loaded.fetch_add(rows.len() as u64, Ordering::Relaxed);
                 self.shared.update(|p| p.loaded = pos);
+                if self.yields && !stopping && load_wanted <= pos && self.redirects_busy() {
+                    let spent = thread_cpu_time().saturating_sub(cpu_before);
+                    self.pause((spent * YIELD_FACTOR).min(YIELD_MAX), pos);
+                }
             }
         }
         if let Ok(segments) = self.dir.segments()
@@ -119,6 +137,26 @@ impl Loader {
             tracing::warn!(dir = %self.dir.path().display(), "clicks not loaded stay in the journal and load at the next start");
         }
         self.shared.update(|p| p.loader_stopped = true);
+    }
+
+    /// Whether clicks arrived faster than [`BUSY_RATE`] since last asked.
+    fn redirects_busy(&mut self) -> bool {
+        let journaled = self.shared.clicks_journaled.load(Ordering::Relaxed);
+        let (since, before) = std::mem::replace(&mut self.arrivals_since, (Instant::now(), journaled));
+        journaled.saturating_sub(before) as f64 > BUSY_RATE * since.elapsed().as_secs_f64()
+    }
+
+    /// Waits `pause`, unless shutdown or a flush needs the loader first.
+    fn pause(&self, pause: Duration, pos: Position) {
+        let until = Instant::now() + pause;
+        let mut p = self.shared.progress();
+        while !p.stopping && p.load_wanted <= pos {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            p = self.shared.changed.wait_timeout(p, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
     }
 
     /// Where loading resumes: the position the database holds for this
@@ -221,24 +259,24 @@ impl Loader {
         // Visits this batch counts (key → (time, to store)), read outside
         // the write transaction so that it holds SQLite's lock briefly.
         let mut fresh: HashMap<VisitKey, (PrimitiveDateTime, bool)> = HashMap::new();
-        for row in rows.iter_mut() {
-            if row.ip_hash.is_empty() {
-                continue;
-            }
-            let key = visit_key(row);
-            let last = match fresh.get(&key).map(|(at, _)| *at).or_else(|| self.seen.get(&key).copied()) {
-                Some(at) => Some(at),
-                None => {
-                    let stored = clicks::visit_last_counted(&mut conn, &encode_key(&key))?;
-                    if let Some(at) = stored {
-                        fresh.insert(key, (at, false));
-                    }
-                    stored
-                }
+        let keys: Vec<Option<VisitKey>> =
+            rows.iter().map(|row| (!row.ip_hash.is_empty()).then(|| visit_key(row))).collect();
+        // The visits memory does not know, asked of the database at once.
+        let unknown: Vec<String> =
+            keys.iter().flatten().filter(|k| !self.seen.contains_key(*k)).map(encode_key).collect();
+        let stored = existing_visits(&mut conn, unknown)?;
+        for (row, key) in rows.iter_mut().zip(keys) {
+            let Some(key) = key else { continue };
+            let last = match fresh.get(&key) {
+                Some((at, _)) => Some(*at),
+                None => self.seen.get(&key).copied().or_else(|| stored.get(&encode_key(&key)).copied()),
             };
             row.is_duplicate = last.is_some_and(|at| at <= row.at && row.at < at + DUPLICATE_WINDOW);
             if !row.is_duplicate {
                 fresh.insert(key, (row.at, true));
+            } else if let Some(at) = last {
+                // Known now: later batches need not ask again.
+                fresh.entry(key).or_insert((at, false));
             }
         }
         let visits: Vec<(String, PrimitiveDateTime)> =
@@ -285,6 +323,20 @@ fn existing(
     Ok(found)
 }
 
+/// The last counted open of each of `keys` the database holds.
+fn existing_visits(
+    conn: &mut crate::storage::DbConnection,
+    mut keys: Vec<String>,
+) -> StorageResult<HashMap<String, PrimitiveDateTime>> {
+    keys.sort_unstable();
+    keys.dedup();
+    let mut found = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(500) {
+        found.extend(clicks::visits_last_counted(conn, chunk)?);
+    }
+    Ok(found)
+}
+
 /// Who opened which link: SHA-256 of link, IP hash and user agent, cut to
 /// 128 bits (the user agent is long; the key stays short).
 fn visit_key(row: &ClickRow) -> VisitKey {
@@ -303,19 +355,12 @@ fn encode_key(key: &VisitKey) -> String {
     URL_SAFE_NO_PAD.encode(key)
 }
 
-/// Gives this thread the lowest CPU priority, so that under a burst the
-/// redirects win the processor and loading catches up afterwards.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: plain system calls on the calling thread; on Linux a
-        // thread id names one thread for setpriority.
-        let result = unsafe {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS, tid, 19)
-        };
-        if result != 0 {
-            tracing::warn!("the click loader could not lower its CPU priority");
-        }
+/// Processor time this thread has used (zero where it cannot be read).
+fn thread_cpu_time() -> Duration {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec, which outlives the call.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) } != 0 {
+        return Duration::ZERO;
     }
+    Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec.clamp(0, 999_999_999) as u32)
 }

@@ -76,7 +76,7 @@ pub struct NewClick<'a> {
 #[derive(Debug, Clone)]
 pub struct JournalOptions {
     pub path: PathBuf,
-    /// Load at the lowest CPU priority (`nice 19`).
+    /// Start batches only when the processor idles (see `idle_gate`).
     pub low_priority: bool,
 }
 
