@@ -9,7 +9,9 @@
 # goodword's response headers (what the headers cost by themselves).
 # Prints requests/s, p50/p99, RSS and server CPU time per request, the
 # ratios, and checks after each shutdown that goodword's click rows equal
-# the redirects it answered.
+# the redirects it answered. During goodword's rounds a probe also posts a
+# conversion event four times a second and reports how long those writes
+# took while the redirects kept the processor busy.
 #
 # Goal: >= 0.90 of the bare server's throughput, p99 <= 15 ms, RSS <= 64 MB,
 # every click recorded. A benchmark, not a test: it reports numbers and
@@ -48,7 +50,9 @@ log "building release (goodword, bare_redirect, bench_seed)"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/goodword-bench.XXXXXX")"
 SERVER_PID=""
+PROBE_PID=""
 cleanup() {
+    [ -n "$PROBE_PID" ] && kill "$PROBE_PID" 2>/dev/null || true
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
@@ -133,6 +137,23 @@ measure() {
 log "seeding $PARTICIPANTS participants into $DB"
 "$SEED" seed "$DB" "$CODES" "$PARTICIPANTS"
 [ "$(wc -l <"$CODES")" -eq "$PARTICIPANTS" ] || die "expected $PARTICIPANTS codes in $CODES"
+API_KEY="$(DATABASE_URL="sqlite://$DB" GOODWORD_SECRET_KEY="bench-secret-bench-secret-bench-secret" "$GOODWORD" api-key create --name bench)"
+PROBE_CODE="$(head -n 1 "$CODES")"
+
+# Posts a `lead` event every 250 ms to BASE until killed, one line per
+# event: "<status> <seconds>" (writes beside the redirect burst).
+write_probe() {
+    local base="$1" i=0 id
+    while :; do
+        i=$((i + 1))
+        id="probe-$$-$RANDOM-$i"
+        curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $API_KEY" \
+            -H 'Content-Type: application/json' \
+            -d "{\"id\":\"$id\",\"type\":\"lead\",\"program\":\"bench\",\"code\":\"$PROBE_CODE\",\"referee\":{\"external_id\":\"$id\"}}" \
+            "$base/api/v1/events" || true
+        sleep 0.25
+    done
+}
 
 # --- rounds --------------------------------------------------------------------
 
@@ -150,7 +171,12 @@ for round in $(seq 1 "$ROUNDS"); do
         "$GOODWORD" serve >"$WORK/goodword-$round.log" 2>&1 &
     SERVER_PID=$!
     wait_for "http://127.0.0.1:$port/readyz" 200 "$SERVER_PID"
+    write_probe "http://127.0.0.1:$port" >"$WORK/writes-$round.txt" 2>/dev/null &
+    PROBE_PID=$!
     measure "http://127.0.0.1:$port" "$SERVER_PID" "$WORK/wrk-goodword-$round.txt"
+    kill "$PROBE_PID" 2>/dev/null || true
+    wait "$PROBE_PID" 2>/dev/null || true
+    cat "$WORK/writes-$round.txt" >>"$WORK/writes.txt"
     # Requests that wrk abandoned at its deadline may still be in the
     # server (waiting for room in the click queue); they are answered and
     # counted after wrk has gone. Read the count once it stops moving.
@@ -226,6 +252,10 @@ printf '  bare with goodword headers  %s req/s, %s of bare; goodword is %s of it
     "$(awk -v a="$hdr_rps" -v b="$bare_rps" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')" \
     "$(awk -v a="$gw_rps" -v b="$hdr_rps" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
 printf '  non-302 answers (goodword)  %s\n' "$NON302_TOTAL"
+printf '  writes during the bursts    %s events posted, %s not 2xx, median %s ms, slowest %s ms\n' \
+    "$(wc -l <"$WORK/writes.txt")" "$(awk '$1 !~ /^2/' "$WORK/writes.txt" | wc -l)" \
+    "$(awk '{ print $2 * 1000 }' "$WORK/writes.txt" | sort -g | awk '{ v[NR] = $1 } END { printf "%.0f", v[int((NR + 1) / 2)] }')" \
+    "$(awk '{ print $2 * 1000 }' "$WORK/writes.txt" | sort -g | tail -n 1 | awk '{ printf "%.0f", $1 }')"
 printf '  click check                 %s (%s redirects answered, %s click rows)\n' \
     "$CLICK_CHECK" "$REDIRECTS_TOTAL" "$("$SEED" count "$DB")"
 
