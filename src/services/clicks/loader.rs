@@ -30,6 +30,32 @@ const YIELD_FACTOR: u32 = 9;
 /// The longest pause between two batches.
 const YIELD_MAX: Duration = Duration::from_secs(1);
 
+/// Counts the clicks journaled between two looks.
+struct Arrivals {
+    since: Instant,
+    journaled: u64,
+}
+
+impl Arrivals {
+    fn new(now: Instant, journaled: u64) -> Self {
+        Self { since: now, journaled }
+    }
+
+    /// Whether clicks arrived faster than [`BUSY_RATE`] since the last look.
+    fn busy(&mut self, now: Instant, journaled: u64) -> bool {
+        let arrived = journaled.saturating_sub(self.journaled) as f64;
+        let seconds = now.saturating_duration_since(self.since).as_secs_f64();
+        *self = Self::new(now, journaled);
+        arrived > BUSY_RATE * seconds
+    }
+}
+
+/// The pause after a batch that took `spent` of processor time while
+/// redirects were busy.
+fn yield_after(spent: Duration) -> Duration {
+    (spent * YIELD_FACTOR).min(YIELD_MAX)
+}
+
 /// Visits kept in memory before the ones past the window are dropped.
 const SEEN_MAX: usize = 200_000;
 /// How often visits past the duplicate window are deleted from the database.
@@ -45,8 +71,8 @@ pub(super) struct Loader {
     /// Yields the processor to redirects while they are busy (`low`
     /// loader priority).
     yields: bool,
-    /// When clicks were last counted for [`BUSY_RATE`], and how many.
-    arrivals_since: (Instant, u64),
+    /// How fast clicks have been arriving.
+    arrivals: Arrivals,
     /// Visit key → time of its last counted click: answers most duplicate
     /// questions without the database.
     seen: HashMap<VisitKey, PrimitiveDateTime>,
@@ -64,8 +90,8 @@ impl Loader {
         shared: Arc<Shared>,
         low_priority: bool,
     ) -> Self {
-        let arrivals_since = (Instant::now(), shared.clicks_journaled.load(Ordering::Relaxed));
-        Self { db, clock, dir, shared, yields: low_priority, arrivals_since, seen: HashMap::new(), pruned_at: None }
+        let arrivals = Arrivals::new(Instant::now(), shared.clicks_journaled.load(Ordering::Relaxed));
+        Self { db, clock, dir, shared, yields: low_priority, arrivals, seen: HashMap::new(), pruned_at: None }
     }
 
     pub(super) fn run(mut self) {
@@ -125,9 +151,9 @@ impl Loader {
                 pos = read.end;
                 self.shared.clicks_loaded.fetch_add(rows.len() as u64, Ordering::Relaxed);
                 self.shared.update(|p| p.loaded = pos);
-                if self.yields && !stopping && load_wanted <= pos && self.redirects_busy() {
-                    let spent = thread_cpu_time().saturating_sub(cpu_before);
-                    self.pause((spent * YIELD_FACTOR).min(YIELD_MAX), pos);
+                let journaled = self.shared.clicks_journaled.load(Ordering::Relaxed);
+                if self.yields && !stopping && load_wanted <= pos && self.arrivals.busy(Instant::now(), journaled) {
+                    self.pause(yield_after(thread_cpu_time().saturating_sub(cpu_before)), pos);
                 }
             }
         }
@@ -137,13 +163,6 @@ impl Loader {
             tracing::warn!(dir = %self.dir.path().display(), "clicks not loaded stay in the journal and load at the next start");
         }
         self.shared.update(|p| p.loader_stopped = true);
-    }
-
-    /// Whether clicks arrived faster than [`BUSY_RATE`] since last asked.
-    fn redirects_busy(&mut self) -> bool {
-        let journaled = self.shared.clicks_journaled.load(Ordering::Relaxed);
-        let (since, before) = std::mem::replace(&mut self.arrivals_since, (Instant::now(), journaled));
-        journaled.saturating_sub(before) as f64 > BUSY_RATE * since.elapsed().as_secs_f64()
     }
 
     /// Waits `pause`, unless shutdown or a flush needs the loader first.
@@ -363,4 +382,28 @@ fn thread_cpu_time() -> Duration {
         return Duration::ZERO;
     }
     Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec.clamp(0, 999_999_999) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_are_busy_only_while_clicks_arrive_faster_than_a_thousand_a_second() {
+        let start = Instant::now();
+        let mut arrivals = Arrivals::new(start, 10_000);
+        assert!(arrivals.busy(start + Duration::from_secs(2), 12_500), "1,250 a second");
+        assert!(!arrivals.busy(start + Duration::from_secs(4), 14_000), "750 a second");
+        assert!(!arrivals.busy(start + Duration::from_secs(5), 14_000), "none");
+        assert!(arrivals.busy(start + Duration::from_millis(5_100), 14_200), "a burst in a tenth of a second");
+    }
+
+    #[test]
+    fn the_loader_takes_at_most_a_tenth_of_the_processor_while_yielding() {
+        let spent = Duration::from_millis(12);
+        let pause = yield_after(spent);
+        assert_eq!(pause, Duration::from_millis(108));
+        assert!((spent.as_secs_f64() / (spent + pause).as_secs_f64() - 0.1).abs() < 1e-9);
+        assert_eq!(yield_after(Duration::from_millis(500)), YIELD_MAX, "a pause never exceeds a second");
+    }
 }
