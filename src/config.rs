@@ -145,7 +145,8 @@ impl SqliteSynchronous {
 }
 
 /// Where the data lives; chosen by the scheme of `DATABASE_URL`.
-/// CPU priority of the click loader.
+/// How the click loader shares the processor: `Low` yields to redirect
+/// bursts (see `services::clicks::loader`), `Normal` loads at full speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LoaderPriority {
     Low,
