@@ -11,7 +11,6 @@
 
 use std::future::{Ready, ready};
 use std::panic::AssertUnwindSafe;
-use std::rc::Rc;
 use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -47,15 +46,18 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(ShortLinksService { service: Rc::new(service), state: self.state.clone() }))
+        ready(Ok(ShortLinksService { service, state: self.state.clone() }))
     }
 }
 
+/// The running middleware: the rest of the chain, and the app state the
+/// redirect reads (held here, not looked up per request).
 pub struct ShortLinksService<S> {
-    service: Rc<S>,
+    service: S,
     state: web::Data<AppState>,
 }
 
+/// The future of a request passed on to the rest of the chain.
 type PassedOn<S, B> =
     MapOk<<S as Service<ServiceRequest>>::Future, fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>>>;
 
