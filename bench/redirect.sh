@@ -137,7 +137,8 @@ measure() {
 log "seeding $PARTICIPANTS participants into $DB"
 "$SEED" seed "$DB" "$CODES" "$PARTICIPANTS"
 [ "$(wc -l <"$CODES")" -eq "$PARTICIPANTS" ] || die "expected $PARTICIPANTS codes in $CODES"
-API_KEY="$(DATABASE_URL="sqlite://$DB" GOODWORD_SECRET_KEY="bench-secret-bench-secret-bench-secret" "$GOODWORD" api-key create --name bench)"
+export GOODWORD_SECRET_KEY="bench-secret-bench-secret-bench-secret"
+API_KEY="$(DATABASE_URL="sqlite://$DB" "$GOODWORD" api-key create --name bench)"
 PROBE_CODE="$(head -n 1 "$CODES")"
 
 # Posts a `lead` event every 250 ms to BASE until killed, one line per
@@ -167,7 +168,7 @@ for round in $(seq 1 "$ROUNDS"); do
     # goodword
     port="$(free_port)"
     RUST_LOG=warn DATABASE_URL="sqlite://$DB" GOODWORD_BIND="127.0.0.1:$port" \
-        GOODWORD_REDIRECT_RATE_LIMIT=100000000 GOODWORD_SECRET_KEY="bench-secret-bench-secret-bench-secret" \
+        GOODWORD_REDIRECT_RATE_LIMIT=100000000 \
         "$GOODWORD" serve >"$WORK/goodword-$round.log" 2>&1 &
     SERVER_PID=$!
     wait_for "http://127.0.0.1:$port/readyz" 200 "$SERVER_PID"
@@ -252,10 +253,9 @@ printf '  bare with goodword headers  %s req/s, %s of bare; goodword is %s of it
     "$(awk -v a="$hdr_rps" -v b="$bare_rps" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')" \
     "$(awk -v a="$gw_rps" -v b="$hdr_rps" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
 printf '  non-302 answers (goodword)  %s\n' "$NON302_TOTAL"
+mapfile -t WRITE_MS < <(awk '{ printf "%.0f\n", $2 * 1000 }' "$WORK/writes.txt")
 printf '  writes during the bursts    %s events posted, %s not 2xx, median %s ms, slowest %s ms\n' \
-    "$(wc -l <"$WORK/writes.txt")" "$(awk '$1 !~ /^2/' "$WORK/writes.txt" | wc -l)" \
-    "$(awk '{ print $2 * 1000 }' "$WORK/writes.txt" | sort -g | awk '{ v[NR] = $1 } END { printf "%.0f", v[int((NR + 1) / 2)] }')" \
-    "$(awk '{ print $2 * 1000 }' "$WORK/writes.txt" | sort -g | tail -n 1 | awk '{ printf "%.0f", $1 }')"
+    "${#WRITE_MS[@]}" "$(awk '$1 !~ /^2/' "$WORK/writes.txt" | wc -l)" "$(median "${WRITE_MS[@]}")" "$(maximum "${WRITE_MS[@]}")"
 printf '  click check                 %s (%s redirects answered, %s click rows)\n' \
     "$CLICK_CHECK" "$REDIRECTS_TOTAL" "$("$SEED" count "$DB")"
 

@@ -115,15 +115,15 @@ pub struct SettingsArgs {
     /// Opens of short links allowed per client IP per minute (0: no limit).
     #[arg(long, env = "GOODWORD_REDIRECT_RATE_LIMIT", default_value_t = 1200, global = true)]
     pub redirect_rate_limit: u32,
-    /// Log filter, e.g. `info` or `goodword=debug,actix_web=info`.
     /// Folder of this server's click journal (default: beside the SQLite
     /// file, or ./goodword-clicks with PostgreSQL). One per server.
     #[arg(long, env = "GOODWORD_CLICK_JOURNAL", global = true)]
     pub click_journal: Option<std::path::PathBuf>,
-    /// CPU priority of loading clicks into the database: `low` lets
-    /// redirects win the processor under a burst.
+    /// How loading clicks into the database shares the processor: `low`
+    /// yields to redirects while they are busy, `normal` loads at full speed.
     #[arg(long, env = "GOODWORD_CLICK_LOADER_PRIORITY", default_value = "low", global = true)]
     pub click_loader_priority: LoaderPriority,
+    /// Log filter, e.g. `info` or `goodword=debug,actix_web=info`.
     #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,
 }
@@ -144,7 +144,6 @@ impl SqliteSynchronous {
     }
 }
 
-/// Where the data lives; chosen by the scheme of `DATABASE_URL`.
 /// How the click loader shares the processor: `Low` yields to redirect
 /// bursts (see `services::clicks::loader`), `Normal` loads at full speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -153,6 +152,7 @@ pub enum LoaderPriority {
     Normal,
 }
 
+/// Where the data lives; chosen by the scheme of `DATABASE_URL`.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A file path for the embedded SQLite database.

@@ -85,10 +85,10 @@ impl Visitor {
     /// and only where the next letter can follow it. An empty User-Agent is
     /// a bot.
     pub fn of(user_agent: &str) -> Self {
-        let ua = user_agent.as_bytes();
-        if ua.iter().all(u8::is_ascii_whitespace) {
+        if user_agent.trim().is_empty() {
             return Self::Bot;
         }
+        let ua = user_agent.as_bytes();
         let mut found = Self::Browser;
         for (i, pair) in ua.windows(2).enumerate() {
             let seconds = SECOND_LETTERS[usize::from(pair[0])];
@@ -102,7 +102,7 @@ impl Visitor {
             let (from, to) = BY_LETTER[usize::from(pair[0].to_ascii_lowercase() - b'a')];
             let rest = &ua[i..];
             for (name, kind) in &NAMES[from..to] {
-                if rest.len() >= name.len() && rest[..name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+                if rest.get(..name.len()).is_some_and(|r| r.eq_ignore_ascii_case(name.as_bytes())) {
                     // A preview fetcher wins over the bot names it contains.
                     if *kind == Self::LinkPreview {
                         return Self::LinkPreview;

@@ -54,7 +54,7 @@ impl AppState {
     ) -> std::io::Result<Self> {
         let journal = JournalOptions {
             path: settings.click_journal.clone(),
-            low_priority: settings.click_loader_priority == LoaderPriority::Low,
+            yields: settings.click_loader_priority == LoaderPriority::Low,
         };
         let clicks = ClickRecorder::start(db.clone(), clock.clone(), keys.ip.clone(), &journal)?;
         let limits = RateLimits::new(settings.redirect_rate_limit);

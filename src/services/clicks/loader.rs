@@ -14,7 +14,7 @@ use time::PrimitiveDateTime;
 
 use crate::clock::Clock;
 use crate::storage::clicks::{self, ClickRow};
-use crate::storage::{Db, StorageError, StorageResult, links, write_transaction};
+use crate::storage::{Db, DbConnection, StorageResult, links, write_transaction};
 
 use super::journal::{JournalDir, Position};
 use super::{BATCH_MAX, BATCH_MIN, BATCH_WAIT, DUPLICATE_WINDOW, SHUTDOWN_PATIENCE, Shared};
@@ -83,15 +83,9 @@ pub(super) struct Loader {
 struct GaveUp;
 
 impl Loader {
-    pub(super) fn new(
-        db: Db,
-        clock: Arc<dyn Clock>,
-        dir: Arc<JournalDir>,
-        shared: Arc<Shared>,
-        low_priority: bool,
-    ) -> Self {
+    pub(super) fn new(db: Db, clock: Arc<dyn Clock>, dir: Arc<JournalDir>, shared: Arc<Shared>, yields: bool) -> Self {
         let arrivals = Arrivals::new(Instant::now(), shared.clicks_journaled.load(Ordering::Relaxed));
-        Self { db, clock, dir, shared, yields: low_priority, arrivals, seen: HashMap::new(), pruned_at: None }
+        Self { db, clock, dir, shared, yields, arrivals, seen: HashMap::new(), pruned_at: None }
     }
 
     pub(super) fn run(mut self) {
@@ -228,7 +222,9 @@ impl Loader {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_unique_violation() => {
                     // Clicks already stored (a journal loaded twice by hand).
-                    let known = self.db.get().and_then(|mut c| existing(&mut c, rows, |r| &r.id, clicks::existing_ids));
+                    let known = self.db.get().and_then(|mut c| {
+                        look_up(&mut c, rows.iter().map(|r| r.id.clone()).collect(), clicks::existing_ids)
+                    });
                     let before = rows.len();
                     if let Ok(known) = known {
                         rows.retain(|r| !known.contains(&r.id));
@@ -242,8 +238,9 @@ impl Loader {
                 Err(e) if e.is_foreign_key_violation() => {
                     // Clicks of links this database does not have: a journal
                     // that belonged to another database.
-                    let known =
-                        self.db.get().and_then(|mut c| existing(&mut c, rows, |r| &r.link_id, links::existing_ids));
+                    let known = self.db.get().and_then(|mut c| {
+                        look_up(&mut c, rows.iter().map(|r| r.link_id.clone()).collect(), links::existing_ids)
+                    });
                     let before = rows.len();
                     if let Ok(known) = known {
                         rows.retain(|r| known.contains(&r.link_id));
@@ -283,7 +280,8 @@ impl Loader {
         // The visits memory does not know, asked of the database at once.
         let unknown: Vec<String> =
             keys.iter().flatten().filter(|k| !self.seen.contains_key(*k)).map(encode_key).collect();
-        let stored = existing_visits(&mut conn, unknown)?;
+        let stored: HashMap<String, PrimitiveDateTime> =
+            look_up(&mut conn, unknown, clicks::visits_last_counted)?.into_iter().collect();
         for (row, key) in rows.iter_mut().zip(keys) {
             let Some(key) = key else { continue };
             let last = match fresh.get(&key) {
@@ -325,33 +323,18 @@ impl Loader {
     }
 }
 
-/// The values of `rows` (by `field`) that `lookup` finds in the database.
-fn existing(
-    conn: &mut crate::storage::DbConnection,
-    rows: &[ClickRow],
-    field: impl Fn(&ClickRow) -> &String,
-    lookup: fn(&mut crate::storage::DbConnection, &[String]) -> StorageResult<Vec<String>>,
-) -> Result<Vec<String>, StorageError> {
-    let mut values: Vec<String> = rows.iter().map(|r| field(r).clone()).collect();
+/// What `lookup` finds for `values` (each asked once), in chunks of a size
+/// every backend accepts in one statement.
+fn look_up<T>(
+    conn: &mut DbConnection,
+    mut values: Vec<String>,
+    lookup: fn(&mut DbConnection, &[String]) -> StorageResult<Vec<T>>,
+) -> StorageResult<Vec<T>> {
     values.sort_unstable();
     values.dedup();
     let mut found = Vec::new();
     for chunk in values.chunks(500) {
         found.extend(lookup(conn, chunk)?);
-    }
-    Ok(found)
-}
-
-/// The last counted open of each of `keys` the database holds.
-fn existing_visits(
-    conn: &mut crate::storage::DbConnection,
-    mut keys: Vec<String>,
-) -> StorageResult<HashMap<String, PrimitiveDateTime>> {
-    keys.sort_unstable();
-    keys.dedup();
-    let mut found = HashMap::with_capacity(keys.len());
-    for chunk in keys.chunks(500) {
-        found.extend(clicks::visits_last_counted(conn, chunk)?);
     }
     Ok(found)
 }

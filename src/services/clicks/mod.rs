@@ -11,9 +11,10 @@
 //! Why a journal and not a queue in memory: the redirect never waits for
 //! the database (a slow or unreachable database only delays loading), a
 //! burst is absorbed on disk instead of in memory, and a crash loses at most
-//! the last [`FLUSH_EVERY`] of clicks instead of everything queued. The
-//! loader runs at low CPU priority by default, so under a burst redirects
-//! win the processor and loading catches up when the burst is over.
+//! the last [`FLUSH_EVERY`] of clicks instead of everything queued. By
+//! default the loader yields the processor while redirects are busy (see
+//! `loader`), so under a burst redirects win and loading catches up when
+//! the burst is over.
 
 pub mod ip_hash;
 mod journal;
@@ -45,8 +46,8 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
 pub const BATCH_MIN: usize = 500;
 /// How long a smaller batch waits for more clicks.
 pub const BATCH_WAIT: Duration = Duration::from_secs(1);
-/// Clicks loaded in one transaction at most: short enough that the
-/// loader, even at low priority, holds SQLite's write lock only briefly.
+/// Clicks loaded in one transaction at most: few enough that the loader
+/// holds SQLite's write lock only briefly.
 pub const BATCH_MAX: usize = 2_000;
 /// Bytes buffered for the flusher at most (tens of thousands of clicks).
 /// Reached only when the journal cannot be written; the redirect then
@@ -76,8 +77,8 @@ pub struct NewClick<'a> {
 #[derive(Debug, Clone)]
 pub struct JournalOptions {
     pub path: PathBuf,
-    /// Start batches only when the processor idles (see `idle_gate`).
-    pub low_priority: bool,
+    /// Yield the processor to redirect bursts between batches (see `loader`).
+    pub yields: bool,
 }
 
 /// What the flusher and the loader tell each other and the recorder.
@@ -173,7 +174,7 @@ impl ClickRecorder {
             let (shared, dir) = (shared.clone(), dir.clone());
             std::thread::Builder::new().name("click-flusher".into()).spawn(move || flush_loop(&shared, writer, &dir))?
         };
-        let loader = loader::Loader::new(db.clone(), clock, dir, shared.clone(), options.low_priority);
+        let loader = loader::Loader::new(db.clone(), clock, dir, shared.clone(), options.yields);
         let loader = std::thread::Builder::new().name("click-loader".into()).spawn(move || loader.run())?;
         Ok(Self { shared, db, ip: IpHasher::new(ip_key), threads: Mutex::new(vec![flusher, loader]) })
     }
