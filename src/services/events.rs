@@ -133,10 +133,13 @@ fn commit_group(db: &Db, key: &SigningKey, group: &[Job]) -> (Vec<Outcome>, bool
     // On PostgreSQL two servers' groups can lock the same rows (a referral,
     // a program's reward lock) in opposite orders; the database then
     // aborts one as a deadlock. Nothing of it was committed and events are
-    // idempotent, so it is simply run once more.
+    // idempotent, so it is simply run once more. An unavailable database
+    // (SQLite's lock held past `busy_timeout`, a lost connection) is not:
+    // the timeout was already waited out, and the clients retry on 503.
     let mut committed = try_group(&mut conn, key, group);
     if let Err(e) = &committed
         && matches!(e, StorageError::Query(_))
+        && !e.is_unavailable()
     {
         tracing::warn!(error = %e, events = group.len(), "event group failed; retrying it once");
         committed = try_group(&mut conn, key, group);
@@ -171,9 +174,11 @@ fn try_group(conn: &mut DbConnection, key: &SigningKey, group: &[Job]) -> Storag
     Ok((outcomes, outbox.wrote_any()))
 }
 
-/// The group's error, for each of its requests.
+/// The group's error, for each of its requests; an unavailable database
+/// stays unavailable (503, to be retried), anything else is a failure.
 fn shared_error(e: &StorageError) -> StorageError {
-    StorageError::Data(format!("the events could not be stored: {e}"))
+    let message = format!("the events could not be stored: {e}");
+    if e.is_unavailable() { StorageError::Unavailable(message) } else { StorageError::Data(message) }
 }
 
 fn record_in(

@@ -49,6 +49,10 @@ pub enum StorageError {
     Data(String),
     #[error("the blocking thread pool is gone")]
     Canceled,
+    /// An unavailable database's error, passed on to several callers (one
+    /// failed group of events answers each of its requests).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl StorageError {
@@ -62,6 +66,29 @@ impl StorageError {
                 _
             ))
         )
+    }
+
+    /// Whether the database could not be reached, or stayed busy past its
+    /// timeout: a condition that passes, which callers answer with 503 and
+    /// `Retry-After` rather than 500. Covers a pool that found no working
+    /// connection in time, a connection lost mid-query (PostgreSQL marks
+    /// it closed), SQLite's lock held longer than `busy_timeout`, and the
+    /// blocking pool shutting down.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            StorageError::Connect(_)
+            | StorageError::Pool(_)
+            | StorageError::Canceled
+            | StorageError::Unavailable(_) => true,
+            StorageError::Query(Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => true,
+            // SQLite reports SQLITE_BUSY and SQLITE_LOCKED with these fixed
+            // texts (diesel gives them no kind of their own).
+            StorageError::Query(Error::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
+                matches!(info.message(), "database is locked" | "database table is locked")
+            }
+            _ => false,
+        }
     }
 
     /// Whether the error is a unique-constraint violation (someone else
@@ -163,5 +190,34 @@ impl Db {
         T: Send + 'static,
     {
         self.run(move |conn| write_transaction(conn, f)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::StorageError;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> StorageError {
+        StorageError::Query(Error::DatabaseError(kind, Box::new(message.to_string())))
+    }
+
+    #[test]
+    fn a_lost_connection_a_busy_sqlite_and_a_stopped_pool_are_unavailable() {
+        assert!(database_error(DatabaseErrorKind::ClosedConnection, "server closed the connection").is_unavailable());
+        assert!(database_error(DatabaseErrorKind::Unknown, "database is locked").is_unavailable());
+        assert!(database_error(DatabaseErrorKind::Unknown, "database table is locked").is_unavailable());
+        assert!(StorageError::Canceled.is_unavailable());
+        assert!(StorageError::Unavailable("group failed".into()).is_unavailable());
+    }
+
+    #[test]
+    fn broken_rules_and_bad_data_are_failures_not_unavailability() {
+        assert!(!database_error(DatabaseErrorKind::UniqueViolation, "duplicate key").is_unavailable());
+        assert!(!database_error(DatabaseErrorKind::Unknown, "no such table: clicks").is_unavailable());
+        assert!(!database_error(DatabaseErrorKind::Unknown, "database or disk is full").is_unavailable());
+        assert!(!StorageError::Query(Error::NotFound).is_unavailable());
+        assert!(!StorageError::Data("unreadable".into()).is_unavailable());
     }
 }

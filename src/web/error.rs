@@ -27,15 +27,21 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("redirect to {0}")]
     Redirect(String),
+    /// The database is unreachable or busy for now: 503 with `Retry-After`.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// Seconds a client is asked to wait when the database is unavailable.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 pub type AppResult<T> = Result<T, AppError>;
 
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
-        Self::Internal(e.to_string())
+        if e.is_unavailable() { Self::Unavailable(e.to_string()) } else { Self::Internal(e.to_string()) }
     }
 }
 
@@ -97,6 +103,7 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Redirect(_) => StatusCode::SEE_OTHER,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,6 +114,15 @@ impl ResponseError for AppError {
             Self::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 html_error_page(self.status_code(), "The error was logged. Please try again in a moment.")
+            }
+            Self::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                let mut resp = html_error_page(
+                    self.status_code(),
+                    "This page is briefly unavailable. Please try again in a few seconds.",
+                );
+                resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS));
+                resp
             }
             Self::NotFound => html_error_page(self.status_code(), "There is nothing at this address."),
             Self::PayloadTooLarge => html_error_page(self.status_code(), "The form was larger than this page accepts."),
@@ -179,6 +195,7 @@ impl ApiError {
             413 => ("payload_too_large", "the body is larger than 64 KiB"),
             415 => ("unsupported_media_type", "send `Content-Type: application/json`"),
             429 => ("rate_limited", "too many requests; see Retry-After"),
+            503 => ("unavailable", "the database is unavailable for now; retry after the seconds in Retry-After"),
             s if s >= 500 => ("internal", "the error was logged; please retry"),
             _ => ("error", "the request failed"),
         };
@@ -200,6 +217,13 @@ impl From<ServiceError> for ApiError {
 
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(cause = %e, "database unavailable");
+            return Self {
+                retry_after_secs: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                ..Self::for_status(StatusCode::SERVICE_UNAVAILABLE)
+            };
+        }
         tracing::error!(cause = %e, "api request failed");
         Self::for_status(StatusCode::INTERNAL_SERVER_ERROR)
     }

@@ -18,6 +18,7 @@ mod fraud;
 mod landing;
 mod login;
 mod operations;
+mod outage;
 mod portal;
 mod redirect;
 mod review;
