@@ -96,6 +96,9 @@ pub struct Signals {
     pub recent: Recent,
     /// Seconds from the click to the claim, when both are known.
     pub seconds_click_to_lead: Option<i64>,
+    /// The claim named a click that was not recorded for its link (a
+    /// forged or foreign click id): its time is not believed.
+    pub unrecorded_click: bool,
     /// What an admin's blocklist matched ("the domain spam.example").
     pub blocklisted: Option<String>,
 }
@@ -153,7 +156,13 @@ pub fn evaluate(settings: &FraudSettings, signals: &Signals) -> Vec<Finding> {
             add(Check::Velocity, v.action, format!("over the limit of {limit} {what}"));
         }
     }
-    if let Some(seconds) = signals.seconds_click_to_lead
+    if signals.unrecorded_click && settings.min_seconds_click_to_lead > 0 {
+        add(
+            Check::TooFast,
+            FraudAction::Hold,
+            "the claim names a click that was not recorded for this link, so its time cannot be trusted".into(),
+        );
+    } else if let Some(seconds) = signals.seconds_click_to_lead
         && seconds >= 0
         && seconds < i64::from(settings.min_seconds_click_to_lead)
     {
@@ -230,6 +239,16 @@ mod tests {
         );
         assert_eq!(decision(&found), FraudAction::Reject);
         assert!(evaluate(&settings, &Signals::default()).is_empty());
+    }
+
+    #[test]
+    fn an_unrecorded_click_is_held_as_too_fast_unless_the_check_is_off() {
+        let signals = Signals { unrecorded_click: true, ..Default::default() };
+        let found = evaluate(&FraudSettings::default(), &signals);
+        assert_eq!(checks(&found), [(Check::TooFast, FraudAction::Hold)]);
+        assert!(found[0].evidence.contains("not recorded"), "{}", found[0].evidence);
+        let off = FraudSettings { min_seconds_click_to_lead: 0, ..Default::default() };
+        assert!(evaluate(&off, &signals).is_empty());
     }
 
     #[test]

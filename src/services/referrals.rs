@@ -5,6 +5,7 @@ use time::PrimitiveDateTime;
 
 use crate::crypto::SigningKey;
 use crate::domain::EmailAddress;
+use crate::domain::click_id;
 use crate::domain::email_kind::EmailKind;
 use crate::domain::program::{FraudAction, ProgramStatus, Stage};
 use crate::domain::review::Review;
@@ -12,8 +13,9 @@ use crate::storage::participants;
 use crate::storage::referrals::{self, ReferralRow};
 use crate::storage::{Db, clicks};
 
+use super::clicks::ClickRecorder;
 use super::email;
-use super::fraud::{self, Seen};
+use super::fraud::{self, Seen, SeenClick};
 use super::link_cache::CachedLink;
 use super::referral_json::{ChangeNote, queue_webhook};
 use super::rewards::issue::{Reached, on_reached};
@@ -41,6 +43,53 @@ pub struct Claim {
     pub email: EmailAddress,
     pub name: String,
     pub click_id: Option<String>,
+}
+
+/// How long a claim waits for this server's pending clicks to load.
+const CLICK_LOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The referee's click as a claim's fraud screen sees it: `(click, unrecorded)`.
+///
+/// The browser's cookie names the click, and its id holds the click's
+/// time, which may not be loaded yet. An id saying the click came too
+/// recently is taken at its word (a forged recent time only gets its
+/// sender held). Otherwise the click must be recorded for this link: one
+/// not found is looked for again once this server's pending clicks are
+/// loaded (waiting at most [`CLICK_LOAD_WAIT`]), and an id forged with an
+/// earlier time to pass the too-fast check, or taken from another link, is
+/// reported as unrecorded. With the check off (`min_seconds` 0) the id's
+/// time is kept without a look-up.
+pub async fn claimed_click(
+    db: &Db,
+    recorder: &ClickRecorder,
+    link_id: &str,
+    click_id: &str,
+    min_seconds: u32,
+    now: PrimitiveDateTime,
+) -> ServiceResult<(Option<SeenClick>, bool)> {
+    let said =
+        click_id::time_of(click_id).map(|at| SeenClick { at, ip_hash: String::new(), user_agent: String::new() });
+    let too_recent = |c: &SeenClick| c.at <= now && (now - c.at).whole_seconds() < i64::from(min_seconds);
+    if min_seconds == 0 || said.as_ref().is_some_and(too_recent) {
+        return Ok((said, false));
+    }
+    let find = || {
+        let id = click_id.to_string();
+        db.run(move |conn| clicks::find(conn, &id))
+    };
+    let row = match find().await? {
+        Some(row) => Some(row),
+        None => {
+            // Under a burst the loader lags far behind; a claim does not
+            // wait for all of it, and judges its click by what was loaded.
+            let _ = actix_web::rt::time::timeout(CLICK_LOAD_WAIT, recorder.flush()).await;
+            find().await?
+        }
+    };
+    Ok(match row.filter(|r| r.link_id == link_id) {
+        Some(r) => (Some(SeenClick { at: r.at, ip_hash: r.ip_hash, user_agent: r.user_agent }), false),
+        None => (None, true),
+    })
 }
 
 /// Creates the referral for a claim, screened by the fraud checks, with

@@ -101,6 +101,55 @@ async fn a_claim_sooner_than_a_human_could_is_held_and_an_unhurried_one_goes_thr
     assert!(findings(&app, &calm.id).await.is_empty());
 }
 
+/// A client whose attribution cookie says `gw_ref={code}.{click_id}`, as a
+/// script that writes its own cookie would send it.
+fn with_ref_cookie(app: &TestApp, code: &str, click_id: &str) -> reqwest::Client {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let base: reqwest::Url = app.url("/").parse().unwrap();
+    jar.add_cookie_str(&format!("gw_ref={code}.{click_id}; Path=/"), &base);
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(BROWSER_UA)
+        .build()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_claim_naming_a_forged_or_borrowed_click_is_held_as_too_fast() {
+    let app = spawn_app().await;
+    let program = create_program(&app, json!({"fraud": no_velocity_limits()})).await;
+    let (_, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let (_, other_code, _) = enrol(&app, &program, "sam@example.com", "Sam Doe").await;
+    // A real click on Sam's link, an hour before the claims.
+    open_link(&app, &visitor(), &other_code).await;
+    let borrowed = clicks(&app).await.pop().expect("Sam's click").id;
+    app.clock.advance(Duration::hours(1));
+
+    // A script that knows the click id's layout dates its click an hour
+    // back; another one pairs Jane's code with Sam's old click. Both
+    // claim at once.
+    let forged = goodword::domain::click_id::click_id_at(app.state.clock.now_utc() - Duration::hours(1), 42);
+    for (click_id, email) in [(forged.as_str(), "forger@example.org"), (borrowed.as_str(), "borrower@example.org")] {
+        let script = with_ref_cookie(&app, &code, click_id);
+        let resp = app.submit(&script, "/join/acme", "/join/acme", &[("email", email), ("name", "Quick")]).await;
+        assert_eq!(resp.status(), 303, "{email}");
+        let referral = referral_of(&app, email).await;
+        assert_eq!(referral.review, "held", "{email}");
+        let found = findings(&app, &referral.id).await;
+        assert_eq!(checks(&found), [("too_fast", "hold")], "{email}");
+        assert_eq!(
+            found[0].evidence,
+            "the claim names a click that was not recorded for this link, so its time cannot be trusted"
+        );
+    }
+
+    // Jane's own recorded click, claimed at a human pace, goes through.
+    claim_after_a_while(&app, &visitor(), &code, "friend@example.org").await;
+    let friend = referral_of(&app, "friend@example.org").await;
+    assert_eq!(friend.review, "clear");
+}
+
 #[actix_web::test]
 async fn the_referrers_own_browser_is_the_same_device_and_is_rejected_without_saying_so() {
     let app = spawn_app().await;

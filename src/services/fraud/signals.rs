@@ -31,6 +31,9 @@ pub struct Seen {
     pub device: Option<String>,
     /// The click the referee came through, when it is known.
     pub click: Option<SeenClick>,
+    /// The request named a click that is not recorded for the link (see
+    /// `referrals::claimed_click`).
+    pub unrecorded_click: bool,
 }
 
 /// The referee's click as recorded.
@@ -107,6 +110,7 @@ pub fn gather(
         .next()
         .unwrap_or(row.created_at);
     signals.seconds_click_to_lead = seen.click.as_ref().map(|c| (claimed_at - c.at).whole_seconds());
+    signals.unrecorded_click = seen.unrecorded_click;
     signals.blocklisted = blocklisted(conn, row, domain, seen.ip)?;
     Ok(signals)
 }
@@ -134,9 +138,11 @@ fn same_ip(
     now: PrimitiveDateTime,
 ) -> StorageResult<Option<SameIp>> {
     let since = (now - Duration::days(SAME_IP_DAYS)).date().to_string();
+    // Read once: a claim's address is hashed for the days of these visits.
+    let mut read = None;
     let (hashes, user_agent): (Vec<(String, String)>, Option<&str>) = match (seen.ip, &seen.click) {
         (Some(ip), _) => {
-            let visits = fraud::visits_since(conn, referrer_id, &since)?;
+            let visits = read.insert(fraud::visits_since(conn, referrer_id, &since)?);
             let mut days: Vec<String> = visits.iter().map(|v| v.day.clone()).collect();
             days.dedup();
             let mut hashes = Vec::new();
@@ -156,10 +162,12 @@ fn same_ip(
         return Ok(None);
     }
     let ua = user_agent.map(user_agent_hash);
-    let visits: Vec<VisitRow> = fraud::visits_since(conn, referrer_id, &since)?
-        .into_iter()
-        .filter(|v| hashes.iter().any(|(day, hash)| *day == v.day && *hash == v.ip_hash))
-        .collect();
+    let visits = match read {
+        Some(visits) => visits,
+        None => fraud::visits_since(conn, referrer_id, &since)?,
+    };
+    let visits: Vec<VisitRow> =
+        visits.into_iter().filter(|v| hashes.iter().any(|(day, hash)| *day == v.day && *hash == v.ip_hash)).collect();
     let with_browser = visits.iter().find(|v| Some(&v.user_agent_hash) == ua.as_ref());
     Ok(with_browser
         .or(visits.first())

@@ -12,11 +12,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::EmailAddress;
-use crate::domain::click_id;
 use crate::domain::destination::{parse_destination, with_attribution};
 use crate::domain::people::first_name;
 use crate::domain::program::ProgramStatus;
-use crate::services::fraud::{Seen, SeenClick};
+use crate::services::fraud::Seen;
 use crate::services::link_cache::CachedLink;
 use crate::services::links;
 use crate::services::programs::{self, Program};
@@ -195,16 +194,15 @@ pub async fn claim(
     let destination = parse_destination(&program.config.destination_url, &program.config.allowed_hosts)
         .map_err(|e| AppError::Internal(format!("program {} destination: {e}", program.slug)))?;
     let now = state.clock.now_utc();
+    let min_seconds = program.config.fraud.min_seconds_click_to_lead;
+    let (click, unrecorded_click) =
+        referrals::claimed_click(&state.db, &state.clicks, &link.link.link_id, &click_id, min_seconds, now).await?;
     let seen = Seen {
         ip: client_ip(&req, &state.settings.trusted_proxies),
         user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
         device: device::from_request(&req),
-        // The click may not be loaded yet; its id holds its time.
-        click: click_id::time_of(&click_id).map(|at| SeenClick {
-            at,
-            ip_hash: String::new(),
-            user_agent: String::new(),
-        }),
+        click,
+        unrecorded_click,
     };
     let outcome = referrals::claim(
         &state.db,
