@@ -109,8 +109,18 @@ pub struct SettingsArgs {
     /// Comma-separated CIDRs whose `X-Forwarded-For` is believed.
     #[arg(long, env = "GOODWORD_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<IpNet>,
-    /// Allow webhook targets on private and loopback addresses.
-    #[arg(long, env = "GOODWORD_ALLOW_PRIVATE_WEBHOOKS", default_value_t = false, global = true, action = clap::ArgAction::Set)]
+    /// Allow webhook targets on private and loopback addresses
+    /// (`--allow-private-webhooks` alone means true; `=false` says no).
+    #[arg(
+        long,
+        env = "GOODWORD_ALLOW_PRIVATE_WEBHOOKS",
+        default_value_t = false,
+        global = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
     pub allow_private_webhooks: bool,
     /// Opens of short links allowed per client IP per minute (0: no limit).
     #[arg(long, env = "GOODWORD_REDIRECT_RATE_LIMIT", default_value_t = 1200, global = true)]
@@ -360,6 +370,18 @@ mod tests {
     fn postgres_password_is_not_printed() {
         let url = DatabaseUrl::parse("postgres://u:hunter2@h/db").unwrap();
         assert!(!format!("{url:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn allow_private_webhooks_is_a_flag_that_also_takes_a_value() {
+        let parsed = |args: &[&str]| {
+            let settings = Cli::try_parse_from(args).unwrap().settings;
+            settings.allow_private_webhooks
+        };
+        assert!(parsed(&["goodword", "--allow-private-webhooks"]));
+        assert!(parsed(&["goodword", "--allow-private-webhooks", "serve"]));
+        assert!(parsed(&["goodword", "--allow-private-webhooks=true"]));
+        assert!(!parsed(&["goodword", "--allow-private-webhooks=false"]));
     }
 
     #[test]

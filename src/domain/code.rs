@@ -79,6 +79,14 @@ impl ReferralCode {
         Ok(Self(code))
     }
 
+    /// Splits an attribution cookie's value, `{code}.{click_id}` (what the
+    /// short link sets as `gw_ref`), into its code and click id; the click
+    /// id is only checked for length here.
+    pub fn split_ref_value(value: &str) -> Option<(&str, &str)> {
+        let (code, click) = value.split_once('.')?;
+        (Self::plausible(code) && !click.is_empty() && click.len() <= 32).then_some((code, click))
+    }
+
     /// Whether `raw` could be a code at all; the redirect refuses anything
     /// else before looking it up.
     pub fn plausible(raw: &str) -> bool {

@@ -61,6 +61,30 @@ async fn a_click_id_attributes_the_referee_to_the_participant_who_shared() {
 }
 
 #[actix_web::test]
+async fn the_gw_ref_cookie_value_passed_as_code_attributes_with_its_click() {
+    let app = spawn_app().await;
+    let key = key(&app).await;
+    let program = create_program(&app, json!({})).await;
+    let (jane, code, _) = enrol(&app, &program, "jane@example.com", "Jane Doe").await;
+    let click = click_through(&app, &visitor(), &code).await;
+    app.state.clicks.flush().await;
+
+    // What a business's site read from the browser's `gw_ref` cookie.
+    let cookie = format!("{code}.{click}");
+    let (status, body) = post(
+        &app,
+        &key,
+        json!({"id": "e1", "type": "lead", "program": "acme", "code": cookie, "referee": {"external_id": "crm-9"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["attributed"].as_bool(), Some(true), "{body}");
+    let row = referral(&app, body["referral_id"].as_str().unwrap()).await;
+    assert_eq!((row.participant_id.as_str(), row.click_id.as_deref()), (jane.as_str(), Some(click.as_str())));
+    assert_eq!(row.code, code);
+}
+
+#[actix_web::test]
 async fn a_code_attributes_when_there_is_no_click_and_the_referee_is_attributed_once() {
     let app = spawn_app().await;
     let key = key(&app).await;

@@ -131,13 +131,21 @@ impl ConversionEvent {
                 }
             },
         };
-        let click_id = raw.click_id.filter(|c| !c.is_empty());
+        let mut click_id = raw.click_id.filter(|c| !c.is_empty());
         if click_id.as_deref().is_some_and(|c| !is_click_id(c)) {
             errors.push(FieldError::new("click_id", "is not a click id (16 characters of A-Z a-z 0-9 _ -)"));
         }
-        let code = raw.code.filter(|c| !c.is_empty());
+        let mut code = raw.code.filter(|c| !c.is_empty());
+        // The `gw_ref` cookie's value passed as `code`: its code, and its
+        // click unless the event names one itself.
+        if let Some((cookie_code, cookie_click)) = code.as_deref().and_then(ReferralCode::split_ref_value)
+            && is_click_id(cookie_click)
+        {
+            click_id = click_id.or_else(|| Some(cookie_click.to_string()));
+            code = Some(cookie_code.to_string());
+        }
         if code.as_deref().is_some_and(|c| !ReferralCode::plausible(c)) {
-            errors.push(FieldError::new("code", "is not a referral code"));
+            errors.push(FieldError::new("code", "is not a referral code (nor a gw_ref cookie value)"));
         }
         if raw.amount.is_some_and(|a| !(0..=MAX_AMOUNT).contains(&a)) {
             errors.push(FieldError::new(
@@ -234,6 +242,18 @@ mod tests {
             fields(bad),
             ["id", "type", "referee.email", "click_id", "code", "amount", "currency", "occurred_at"]
         );
+    }
+
+    #[test]
+    fn the_attribution_cookie_passed_as_code_gives_its_code_and_click() {
+        let cookie = Some("Ab3dEf9h.0Nl3xQpR7vW2abCd".to_string());
+        let event = ConversionEvent::parse(RawEvent { code: cookie.clone(), ..raw() }, NOW).unwrap();
+        assert_eq!((event.code.as_deref(), event.click_id.as_deref()), (Some("Ab3dEf9h"), Some("0Nl3xQpR7vW2abCd")));
+        // A click id the event names itself wins over the cookie's.
+        let own = Some("V1StGXR8_Z5jdHi6".to_string());
+        let event = ConversionEvent::parse(RawEvent { code: cookie, click_id: own, ..raw() }, NOW).unwrap();
+        assert_eq!((event.code.as_deref(), event.click_id.as_deref()), (Some("Ab3dEf9h"), Some("V1StGXR8_Z5jdHi6")));
+        assert_eq!(fields(RawEvent { code: Some("Ab3dEf9h.short".into()), ..raw() }), ["code"]);
     }
 
     #[test]

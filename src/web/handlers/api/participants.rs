@@ -110,6 +110,8 @@ pub async fn show(
     let count = |stage: Stage| stages.iter().find(|(s, _)| s == stage.as_str()).map(|(_, n)| *n).unwrap_or(0);
     let clicks = referrals::clicks_for_participant(&state.db, &participant.row.id).await?;
     let mut out = body(&state, &participant, &token);
+    // The enrolment's shape, as the spec asks: nothing was created here.
+    out.created = Some(false);
     out.external_id = participant.row.external_id.clone();
     out.counts = Some(Counts {
         clicks,

@@ -28,8 +28,7 @@ pub const REF_COOKIE: &str = "gw_ref";
 
 /// Reads the attribution cookie into (code, click id).
 pub fn parse_ref_cookie(value: &str) -> Option<(&str, &str)> {
-    let (code, click) = value.split_once('.')?;
-    (ReferralCode::plausible(code) && !click.is_empty() && click.len() <= 32).then_some((code, click))
+    ReferralCode::split_ref_value(value)
 }
 
 #[derive(Template)]
