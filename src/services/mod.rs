@@ -14,6 +14,7 @@ pub mod import;
 pub mod instance;
 pub mod link_cache;
 pub mod links;
+pub mod participant_export;
 pub mod participant_overview;
 pub mod participants;
 pub mod programs;

@@ -230,11 +230,13 @@ impl Cursor {
     }
 }
 
-/// A referral as the list shows it, with its participant's external id.
+/// A referral as the lists show it, with who its participant is.
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub referral: ReferralRow,
     pub participant_external_id: Option<String>,
+    pub participant_name: String,
+    pub participant_email: String,
 }
 
 /// A page of referrals and the cursor of the next page, if there is one.
@@ -249,13 +251,21 @@ pub async fn page(
             let rows = referrals::page(conn, &filter, after.map(|c| (c.created_at, c.id)), limit + 1)?;
             let (rows, next) = Cursor::split(rows, limit, |r| Cursor { created_at: r.created_at, id: r.id.clone() });
             let ids: Vec<String> = rows.iter().map(|r| r.participant_id.clone()).collect();
-            let external: std::collections::HashMap<String, Option<String>> =
-                participants::external_ids(conn, &ids)?.into_iter().collect();
+            let contacts: std::collections::HashMap<String, participants::Contact> =
+                participants::contacts(conn, &ids)?.into_iter().map(|c| (c.id.clone(), c)).collect();
             let listed = rows
                 .into_iter()
-                .map(|r| Listed {
-                    participant_external_id: external.get(&r.participant_id).cloned().flatten(),
-                    referral: r,
+                .map(|r| {
+                    let (external_id, name, email) = contacts
+                        .get(&r.participant_id)
+                        .map(|c| (c.external_id.clone(), c.name.clone(), c.email.clone()))
+                        .unwrap_or_default();
+                    Listed {
+                        participant_external_id: external_id,
+                        participant_name: name,
+                        participant_email: email,
+                        referral: r,
+                    }
                 })
                 .collect();
             Ok((listed, next))

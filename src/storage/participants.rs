@@ -106,6 +106,40 @@ pub fn external_ids(conn: &mut DbConnection, ids: &[String]) -> StorageResult<Ve
         .load(conn)?)
 }
 
+/// Who the participants `ids` are, for lists and exports that show them.
+#[derive(Debug, Clone, Queryable)]
+pub struct Contact {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: String,
+}
+
+/// The [`Contact`] of each of the participants `ids`.
+pub fn contacts(conn: &mut DbConnection, ids: &[String]) -> StorageResult<Vec<Contact>> {
+    Ok(participants::table
+        .filter(participants::id.eq_any(ids))
+        .select((participants::id, participants::external_id, participants::name, participants::email))
+        .load(conn)?)
+}
+
+/// A program's participants in the order they enrolled, `limit` at a
+/// time after `offset` (an export reads them all, a batch at a time).
+pub fn in_enrolment_order(
+    conn: &mut DbConnection,
+    program_id: &str,
+    limit: i64,
+    offset: i64,
+) -> StorageResult<Vec<ParticipantRow>> {
+    Ok(participants::table
+        .filter(participants::program_id.eq(program_id))
+        .order((participants::created_at.asc(), participants::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select(ParticipantRow::as_select())
+        .load(conn)?)
+}
+
 pub fn count(conn: &mut DbConnection, program_id: &str) -> StorageResult<i64> {
     Ok(participants::table.filter(participants::program_id.eq(program_id)).count().get_result(conn)?)
 }

@@ -152,6 +152,19 @@ pub fn stage_counts_for_program(conn: &mut DbConnection, program_id: &str) -> St
         .load(conn)?)
 }
 
+/// (participant_id, stage, count) for a program: every participant's
+/// referrals by stage (or end state), in one query.
+pub fn stage_counts_by_participant(
+    conn: &mut DbConnection,
+    program_id: &str,
+) -> StorageResult<Vec<(String, String, i64)>> {
+    Ok(referrals::table
+        .filter(referrals::program_id.eq(program_id))
+        .group_by((referrals::participant_id, referrals::stage))
+        .select((referrals::participant_id, referrals::stage, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// (participant_id, referrals) for a program.
 pub fn counts_by_participant(conn: &mut DbConnection, program_id: &str) -> StorageResult<Vec<(String, i64)>> {
     Ok(referrals::table

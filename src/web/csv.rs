@@ -1,7 +1,7 @@
 //! Writing CSV for spreadsheets (RFC 4180: commas, CRLF, quotes doubled),
 //! with text cells that a spreadsheet would run as a formula defused.
-//! Every CSV export of the admin writes through it (rewards, the audit
-//! log).
+//! Every CSV export of the admin writes through it (rewards, referrals, a
+//! program's participants, the audit log) and is answered by [`download`].
 
 /// One cell of a row.
 pub enum Cell<'a> {
@@ -35,6 +35,17 @@ impl From<Option<i64>> for Cell<'_> {
     fn from(n: Option<i64>) -> Self {
         n.map(Cell::Number).unwrap_or(Cell::Empty)
     }
+}
+
+/// The answer of an export: `body` as a CSV file named `filename`. The
+/// files hold names and email addresses: never kept by shared caches.
+pub fn download(filename: &str, body: String) -> actix_web::HttpResponse {
+    use actix_web::http::header;
+    actix_web::HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
 }
 
 /// Appends one row, ended by CRLF.

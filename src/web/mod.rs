@@ -59,6 +59,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::audit::show)
         .service(admin::audit::export)
         .service(admin::referrals::list)
+        .service(admin::referrals::export)
         .service(admin::referrals::show)
         // -- admin: webhooks (endpoints, deliveries, redeliver) --
         .service(admin::webhooks::list)
@@ -82,6 +83,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(admin::program_page::show)
         // -- admin: participants (list, enrol, CSV import, participant page, links) --
         .service(admin::participants::list)
+        .service(admin::participants::export)
         .service(admin::participants::enrol)
         .service(admin::participants::import_csv)
         .service(admin::participant::show)

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admin_exports;
 mod admin_participants;
 mod admin_programs;
 mod admin_rewards;

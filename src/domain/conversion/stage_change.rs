@@ -14,6 +14,10 @@ pub enum ReferralState {
 }
 
 impl ReferralState {
+    /// Every state's name, in the order a referral can go: the four
+    /// stages, then the two end states.
+    pub const NAMES: [&'static str; 6] = ["lead", "qualified", "opportunity", "won", "refunded", "rejected"];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Open(stage) => stage.as_str(),
@@ -67,6 +71,13 @@ pub fn change_for(state: ReferralState, kind: EventKind) -> StageChange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_state_name_reads_back_as_itself() {
+        for name in ReferralState::NAMES {
+            assert_eq!(ReferralState::parse(name).map(ReferralState::as_str), Some(name));
+        }
+    }
 
     #[test]
     fn stages_only_move_forward_and_may_skip() {

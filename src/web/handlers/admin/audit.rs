@@ -2,7 +2,7 @@
 //! (an action or a prefix such as `reward.`), which subject and when;
 //! `/admin/audit.csv` exports every entry the filters select.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use crate::services::audit;
 use crate::services::referrals::Cursor;
 use crate::storage::audit::{AuditFilter, AuditRow};
 use crate::web::auth::CurrentAdmin;
-use crate::web::csv::{Cell, write_row};
+use crate::web::csv::{Cell, download, write_row};
 use crate::web::error::AppResult;
 use crate::web::format::datetime;
 use crate::web::forms::FormErrors;
@@ -192,9 +192,5 @@ pub async fn export(
         }
     }
     let day = state.clock.now_utc().date();
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"audit-{day}.csv\"")))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(out))
+    Ok(download(&format!("audit-{day}.csv"), out))
 }

@@ -7,12 +7,16 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::Permission;
+use crate::domain::conversion::ReferralState;
+use crate::domain::rfc3339::format_utc;
 use crate::services::ServiceError;
 use crate::services::import::{self, ImportError, ImportReport, RowOutcome};
+use crate::services::participant_export;
 use crate::services::participants::{self, EnrolInput, Participant};
 use crate::services::programs::{self, Program};
 use crate::web::auth::CurrentAdmin;
 use crate::web::csrf::CsrfForm;
+use crate::web::csv::{Cell, download, write_row};
 use crate::web::error::AppResult;
 use crate::web::flash::{Flash, redirect_with};
 use crate::web::format::datetime;
@@ -183,6 +187,60 @@ pub async fn list(
     let program = programs::require(&state.db, &path).await?;
     let page = page(&state, &ctx, &admin, program, &query, Forms::empty()).await?;
     ctx.render(&page)
+}
+
+/// The columns of the participants export, in order.
+const CSV_HEADER: [&str; 16] = [
+    "id",
+    "external_id",
+    "name",
+    "email",
+    "timezone",
+    "code",
+    "link",
+    "clicks",
+    "lead",
+    "qualified",
+    "opportunity",
+    "won",
+    "refunded",
+    "rejected",
+    "created_at",
+    "updated_at",
+];
+
+/// Every participant of the program, with their link, counted clicks and
+/// referrals by stage, as CSV.
+#[get("/admin/programs/{slug}/participants.csv")]
+pub async fn export(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    admin.require(Permission::View)?;
+    let program = programs::require(&state.db, &path).await?;
+    let mut out = String::new();
+    write_row(&mut out, &CSV_HEADER.map(Cell::Text));
+    for p in participant_export::all(&state.db, &program).await? {
+        let code = p.link.as_ref().map(|l| l.code.as_str());
+        let link = code.map(|c| state.url(&format!("/r/{c}")));
+        let mut cells = vec![
+            Cell::from(&p.row.id),
+            Cell::from(p.row.external_id.as_deref()),
+            Cell::from(&p.row.name),
+            Cell::from(&p.row.email),
+            Cell::from(p.row.timezone.as_deref()),
+            Cell::from(code),
+            Cell::from(link.as_deref()),
+            Cell::Number(p.clicks),
+        ];
+        cells.extend(ReferralState::NAMES.iter().map(|state| Cell::Number(p.at(state))));
+        let (created, updated) = (format_utc(p.row.created_at), format_utc(p.row.updated_at));
+        cells.extend([Cell::from(&created), Cell::from(&updated)]);
+        write_row(&mut out, &cells);
+    }
+    let day = state.clock.now_utc().date();
+    Ok(download(&format!("participants-{}-{day}.csv", program.slug), out))
 }
 
 #[post("/admin/programs/{slug}/participants")]

@@ -13,11 +13,13 @@ use serde::Deserialize;
 
 use crate::domain::Permission;
 use crate::domain::conversion::ReferralState;
+use crate::domain::rfc3339::format_utc;
 use crate::services::fraud::review;
 use crate::services::programs;
-use crate::services::referrals::{self, Cursor};
+use crate::services::referrals::{self, Cursor, Listed};
 use crate::storage::referrals::{ReferralFilter, ReferralRow};
 use crate::web::auth::CurrentAdmin;
+use crate::web::csv::{Cell, download, write_row};
 use crate::web::error::{AppError, AppResult};
 use crate::web::format::{datetime, datetime_or_dash};
 use crate::web::page::{Layout, PageCtx, Section};
@@ -26,7 +28,6 @@ use crate::web::state::AppState;
 use super::review::{DecisionForm, DecisionView, FindingView, Refused, forms_for};
 
 const PAGE: i64 = 50;
-const STAGES: [&str; 6] = ["lead", "qualified", "opportunity", "won", "refunded", "rejected"];
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -62,6 +63,8 @@ struct ListPage {
     rows: Vec<Row>,
     next_href: Option<String>,
     first_href: Option<String>,
+    /// The export of every referral these filters select.
+    csv_href: String,
 }
 
 #[get("/admin/referrals")]
@@ -75,9 +78,8 @@ pub async fn list(
     let all = programs::list(&state.db).await?;
     let names: HashMap<String, String> = all.iter().map(|p| (p.id.clone(), p.config.name.clone())).collect();
     let program = all.iter().find(|p| p.slug.as_str() == query.program);
-    let stage = ReferralState::parse(&query.stage).map(|s| s.as_str().to_string());
-    let filter =
-        ReferralFilter { program_id: program.map(|p| p.id.clone()), stage: stage.clone(), ..Default::default() };
+    let filter = filter_of(&query, &all);
+    let stage = filter.stage.clone();
     // A cursor that does not read starts from the first page.
     let after = Cursor::decode(&query.cursor);
     let (listed, next) = referrals::page(&state.db, filter, after, PAGE).await?;
@@ -102,14 +104,100 @@ pub async fn list(
     let page = ListPage {
         layout: ctx.layout(Some(&admin.user), Section::Referrals),
         programs: all.iter().map(|p| ProgramOption { slug: p.slug.to_string(), name: p.config.name.clone() }).collect(),
-        stages: STAGES,
+        stages: ReferralState::NAMES,
         program: program.map(|p| p.slug.to_string()).unwrap_or_default(),
         stage: stage.unwrap_or_default(),
         rows,
         next_href: next.map(|c| format!("/admin/referrals?{filters}&cursor={}", c.encode())),
+        csv_href: format!("/admin/referrals.csv?{filters}"),
         first_href: (!query.cursor.is_empty()).then(|| format!("/admin/referrals?{filters}")),
     };
     ctx.render(&page)
+}
+
+/// Referrals read per query by the export.
+const EXPORT_BATCH: i64 = 500;
+
+/// The columns of the referrals export, in order.
+const CSV_HEADER: [&str; 19] = [
+    "id",
+    "program",
+    "participant_id",
+    "participant_external_id",
+    "participant_name",
+    "participant_email",
+    "code",
+    "click_id",
+    "referee_name",
+    "referee_email",
+    "referee_external_id",
+    "stage",
+    "review",
+    "lead_at",
+    "qualified_at",
+    "opportunity_at",
+    "won_at",
+    "created_at",
+    "updated_at",
+];
+
+fn csv_line(out: &mut String, listed: &Listed, program: &str) {
+    let r = &listed.referral;
+    let times = [r.lead_at, r.qualified_at, r.opportunity_at, r.won_at, Some(r.created_at), Some(r.updated_at)]
+        .map(|t| t.map(format_utc).unwrap_or_default());
+    let mut cells = vec![
+        Cell::from(&r.id),
+        Cell::from(program),
+        Cell::from(&r.participant_id),
+        Cell::from(listed.participant_external_id.as_deref()),
+        Cell::from(&listed.participant_name),
+        Cell::from(&listed.participant_email),
+        Cell::from(&r.code),
+        Cell::from(r.click_id.as_deref()),
+        Cell::from(&r.referee_name),
+        Cell::from(r.referee_email.as_deref()),
+        Cell::from(r.referee_external_id.as_deref()),
+        Cell::from(&r.stage),
+        Cell::from(&r.review),
+    ];
+    cells.extend(times.iter().map(Cell::from));
+    write_row(out, &cells);
+}
+
+/// Every referral the list's filters select, as CSV, read a batch at a
+/// time.
+#[get("/admin/referrals.csv")]
+pub async fn export(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    query: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
+    admin.require(Permission::View)?;
+    let all = programs::list(&state.db).await?;
+    let slugs: HashMap<String, String> = all.iter().map(|p| (p.id.clone(), p.slug.to_string())).collect();
+    let filter = filter_of(&query, &all);
+    let mut out = String::new();
+    write_row(&mut out, &CSV_HEADER.map(Cell::Text));
+    let mut after = None;
+    loop {
+        let (listed, next) = referrals::page(&state.db, filter.clone(), after, EXPORT_BATCH).await?;
+        for l in &listed {
+            csv_line(&mut out, l, slugs.get(&l.referral.program_id).map_or("", String::as_str));
+        }
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    Ok(download(&format!("referrals-{}.csv", state.clock.now_utc().date()), out))
+}
+
+/// What the list's query selects; an unknown program or stage filters
+/// nothing, as the list page does.
+fn filter_of(query: &ListQuery, all: &[programs::Program]) -> ReferralFilter {
+    let program = all.iter().find(|p| p.slug.as_str() == query.program);
+    let stage = ReferralState::parse(&query.stage).map(|s| s.as_str().to_string());
+    ReferralFilter { program_id: program.map(|p| p.id.clone()), stage, ..Default::default() }
 }
 
 /// One step of a referral's story.

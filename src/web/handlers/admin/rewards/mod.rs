@@ -6,7 +6,6 @@
 pub mod detail;
 pub mod view;
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
 use serde::Deserialize;
@@ -23,7 +22,7 @@ use crate::web::error::AppResult;
 use crate::web::page::{Layout, PageCtx, Section};
 use crate::web::state::AppState;
 
-use crate::web::csv::{Cell, write_row};
+use crate::web::csv::{Cell, download, write_row};
 use view::RewardView;
 
 /// Rewards per page of the list.
@@ -288,10 +287,5 @@ pub async fn export(
         }
     }
     let day = state.clock.now_utc().date();
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"rewards-{day}.csv\"")))
-        // Names, emails and coupon codes: not for shared caches.
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(out))
+    Ok(download(&format!("rewards-{day}.csv"), out))
 }
